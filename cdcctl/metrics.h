@@ -1,0 +1,56 @@
+/* metrics: a small Prometheus registry (counters, gauges, histograms with labels),
+ * the text exposition format 0.0.4, and the /metrics HTTP server (libmicrohttpd).
+ * Updates are lock-free atomics on series; series creation and rendering take a
+ * mutex, so the consumer thread and the HTTP thread can run together. */
+#ifndef CDCCTL_METRICS_H
+#define CDCCTL_METRICS_H
+#include <stddef.h>
+#include <stdint.h>
+
+struct metrics;
+struct metric_family;
+struct metric_series;
+
+struct metrics *metrics_new(void);
+/* Frees the registry and every family/series in it. */
+void metrics_free(struct metrics *m);
+
+/* Registers a family (name must be a valid metric name, help any text, labels
+ * valid label names; up to 8 labels). Returned pointers live as long as m. */
+struct metric_family *metrics_counter(struct metrics *m, const char *name, const char *help,
+                                      const char *const *labels, size_t nlabels);
+struct metric_family *metrics_gauge(struct metrics *m, const char *name, const char *help,
+                                    const char *const *labels, size_t nlabels);
+/* buckets: ascending upper bounds, +Inf implied. */
+struct metric_family *metrics_histogram(struct metrics *m, const char *name, const char *help,
+                                        const char *const *labels, size_t nlabels,
+                                        const double *buckets, size_t nbuckets);
+
+/* The series with these label values (nlabels of the family; lens[i] is the length
+ * of values[i], values need not be NUL-terminated), created on first use. Cache the
+ * pointer on hot paths; it stays valid as long as m. */
+struct metric_series *metric_series_get(struct metric_family *f, const char *const *values,
+                                        const size_t *lens);
+
+void metric_add(struct metric_series *s, double v);     /* counters and gauges */
+void metric_set(struct metric_series *s, double v);     /* gauges */
+void metric_observe(struct metric_series *s, double v); /* histograms */
+double metric_value(const struct metric_series *s);     /* tests */
+
+/* Renders every family in the text format 0.0.4 (HELP, TYPE, escaped labels,
+ * cumulative buckets with +Inf, last line ending in \n), followed by process_*
+ * metrics (cpu seconds, resident memory, start time, open fds). malloc'd; *len set. */
+char *metrics_render(struct metrics *m, size_t *len);
+
+/* Content-Type of /metrics. */
+#define METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+
+struct metrics_server;
+/* Serves GET /metrics (405 for other methods, 404 other paths) on addr "HOST:PORT"
+ * (port 0 = any free port). *port_out gets the bound port. CC_ERR with err on
+ * failure (bad address, port in use). */
+int metrics_server_start(struct metrics *m, const char *addr, struct metrics_server **out,
+                         int *port_out, char *err, size_t errlen);
+void metrics_server_stop(struct metrics_server *s);
+
+#endif
