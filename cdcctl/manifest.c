@@ -5,3 +5,4 @@ int manifest_load(const struct manifest_source *src, struct manifest **out, char
 { (void)src; *out = NULL; return cc_errf(err, errlen, CC_ERR, "manifest: not implemented yet"); }
 void manifest_free(struct manifest *m) { (void)m; }
 char *manifest_to_yaml(const struct manifest *m) { (void)m; return xstrdup(""); }
+const struct service *manifest_service(const struct manifest *m, const char *name) { (void)m; (void)name; return NULL; }
