@@ -25,9 +25,7 @@ HELPER_BINS := $(patsubst tests/helpers/%.c,$(B)/tests/helpers/%,$(HELPER_SRCS))
 
 # Files compiled into the binary: the default manifest and everything it references,
 # plus the consumer image's build context (this source tree).
-EMBED_FILES := $(sort $(wildcard manifests/*.yaml config/* monitoring/*.yml monitoring/*.yaml \
-                 monitoring/*.json monitoring/grafana/*/*.yaml monitoring/grafana/*/*.json \
-                 monitoring/grafana/dashboards/*/*.json))
+EMBED_FILES := $(sort $(shell find manifests config monitoring -type f ! -name '.*' 2>/dev/null))
 CONTEXT_FILES := $(sort Makefile Dockerfile .dockerignore $(SRCS) $(wildcard cdcctl/*.h) tools/embed.c \
                  $(EMBED_FILES))
 
@@ -54,7 +52,7 @@ $(B)/context.tar: $(CONTEXT_FILES) | $(B)/obj
 $(B)/embedded_data.c: $(B)/embed $(EMBED_FILES) $(B)/context.tar
 	$(B)/embed $@ $(EMBED_FILES) consumer-context.tar=$(B)/context.tar
 
-$(B)/obj/embedded_data.o: $(B)/embedded_data.c
+$(B)/obj/embedded_data.o: $(B)/embedded_data.c cdcctl/embedded.h
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 $(B)/tests/test_%: tests/unit/test_%.c $(LIBOBJS) | $(B)/tests

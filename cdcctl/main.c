@@ -76,43 +76,6 @@ static int cmd_help(int argc, char **argv, const struct cli_ctx *ctx)
     return EXIT_OK;
 }
 
-void cli_error(const char *what, const char *fmt, ...)
-{
-    va_list ap;
-    fflush(stdout);
-    fputs("cdcctl: ", stderr);
-    if (what)
-        fprintf(stderr, "%s: ", what);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-}
-
-int cli_load_manifest(const struct cli_ctx *ctx, struct manifest **out)
-{
-    struct manifest_source src = {0};
-    char err[ERRLEN];
-    src.path = ctx->file;
-    if (!src.path && access("cdcctl.yaml", F_OK) == 0)
-        src.path = "cdcctl.yaml";
-    src.project = ctx->project;
-    int rc = manifest_load(&src, out, err, sizeof err);
-    if (rc == CC_OK)
-        return EXIT_OK;
-    cli_error(NULL, "%s", err);
-    return rc == CC_EINVAL ? EXIT_USAGE : EXIT_RUNTIME;
-}
-
-int cli_finish(int status)
-{
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        perror("cdcctl: stdout");
-        return status ? status : EXIT_RUNTIME;
-    }
-    return status;
-}
-
 int main(int argc, char **argv)
 {
     struct cli_ctx ctx = {0};

@@ -53,6 +53,8 @@ struct mount_spec {
 struct file_spec {
     char *target;        /* absolute path in the container */
     char *source;        /* as written (relative to the manifest dir); NULL when inline */
+    char *secret;        /* `secret: NAME`: content is the secret NAME (see secret.h), resolved
+                            by the stack at `up` time, never stored in the manifest; data NULL */
     unsigned char *data; /* the resolved content (source read, or `content`) */
     size_t len;
     unsigned mode;       /* default 0644 */
@@ -125,7 +127,9 @@ struct service {
 struct tidb_user {
     char *name;
     char *host;         /* default "%" */
-    char *password_env; /* environment variable holding the password; unset -> generated */
+    char *password_env; /* secret name (secret.h): the environment variable holding the
+                           password; unset -> generated and kept in the state dir.
+                           Default "<NAME upper-cased, non-alnum -> _>_PASSWORD" */
     struct strlist grants; /* e.g. "ALL PRIVILEGES ON shop.*" */
 };
 
