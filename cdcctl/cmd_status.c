@@ -1,12 +1,71 @@
-/* cdcctl status: placeholder until its owner lands it. */
+/* cdcctl status: one row per service, then the bootstrap's and monitoring's rows. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bootstrap.h"
 #include "cli.h"
+#include "docker.h"
+#include "monitor.h"
+#include "secret.h"
+#include "stack.h"
+#include "status.h"
 #include "util.h"
+
+#define STATUS_CHECK_TIMEOUT_S 5
 
 int cmd_status(int argc, char **argv, const struct cli_ctx *ctx)
 {
-    (void)argc;
-    (void)argv;
-    (void)ctx;
-    cli_error("status", "not implemented yet");
-    return EXIT_RUNTIME;
+    int json = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            printf("usage: cdcctl [-f FILE] [-p NAME] status [--json]\n\n"
+                   "One row per service (state, health, published ports, image, uptime;\n"
+                   "external services: a TCP connect check), then TiDB, the changefeed, the\n"
+                   "topic, Prometheus targets and Grafana. Exit status 3 when a row is not\n"
+                   "ok: a service missing, not running or not healthy.\n\n"
+                   "  --json   the same rows as JSON\n");
+            return EXIT_OK;
+        } else if (strcmp(argv[i], "--json") == 0) {
+            json = 1;
+        } else {
+            cli_error("status", "unknown option '%s' (see cdcctl status --help)", argv[i]);
+            return EXIT_USAGE;
+        }
+    }
+    struct manifest *m = NULL;
+    struct docker *d = NULL;
+    struct stack_endpoints ep = {0};
+    struct status_table t = {0};
+    char *state_dir = NULL;
+    char err[ERRLEN];
+    int status = cli_load_manifest(ctx, &m);
+    if (status != EXIT_OK)
+        return status;
+    status = EXIT_RUNTIME;
+    if (stack_needs_docker(m) && docker_open(&d, err, sizeof err) != CC_OK) {
+        cli_error("status", "%s", err);
+        goto out;
+    }
+    if (stack_status(d, m, &t, &ep, err, sizeof err) != CC_OK) {
+        cli_error("status", "%s", err);
+        goto out;
+    }
+    state_dir = secret_state_dir(m->project);
+    struct endpoint_resolver r = stack_resolver(&ep);
+    struct bootstrap_options bo = {state_dir, STATUS_CHECK_TIMEOUT_S, NULL};
+    bootstrap_status(m, d ? &r : NULL, &bo, &t);
+    monitor_status(m, d ? &r : NULL, &t);
+    if (json)
+        status_print_json(&t, stdout);
+    else
+        status_print_text(&t, stdout);
+    status = status_all_ok(&t) ? EXIT_OK : EXIT_UNHEALTHY;
+out:
+    status_release(&t);
+    stack_endpoints_release(&ep);
+    docker_close(d);
+    free(state_dir);
+    manifest_free(m);
+    return status;
 }
