@@ -227,10 +227,8 @@ static int ensure_image(struct up *u, struct plan *p, char *err, size_t errlen)
         }
     char e[ERRLEN];
     int rc = p->svc->build ? ensure_build_image(u, p, e, sizeof e) : ensure_pulled_image(u, p, e, sizeof e);
-    if (rc != CC_OK) {
-        blame(u, p->svc->name);
-        return cc_errf(err, errlen, CC_ERR, "service %s: image %s: %s", p->svc->name, p->image_ref, e);
-    }
+    if (rc != CC_OK) /* the client's message names the image and what it tried */
+        return cc_errf(err, errlen, CC_ERR, "service %s: %s", p->svc->name, e);
     return CC_OK;
 }
 
@@ -478,8 +476,13 @@ static int create_container(struct up *u, struct plan *p, const char *name, char
         blame(u, p->svc->name);
         return cc_errf(err, errlen, CC_ERR, "service %s: creating %s: %s", p->svc->name, name, e);
     }
-    if ((rc = upload_files(u, p, p->id, err, errlen)) != CC_OK)
+    if ((rc = upload_files(u, p, p->id, err, errlen)) != CC_OK) {
+        /* Never leave a container without its files: the next `up` would find its
+         * hash matching and start it as it is. */
+        docker_container_remove(u->d, p->id, 1, 0, e, sizeof e);
+        p->id[0] = '\0';
         blame(u, p->svc->name);
+    }
     return rc;
 }
 
