@@ -139,7 +139,7 @@ static int parse_int(const char *buf, const jsmntok_t *t, const char *name, bool
                            (int)(t->end - t->start > 40 ? 40 : t->end - t->start),
                            buf + t->start);
         unsigned dgt = (unsigned)(*p - '0');
-        if (v > (UINT64_MAX - dgt) / 10)
+        if (v >= UINT64_MAX / 10 && (v > UINT64_MAX / 10 || dgt > UINT64_MAX % 10))
             return cc_errf(err, errlen, CC_EINVAL, "%s: out of range", name);
         v = v * 10 + dgt;
     }
@@ -150,8 +150,8 @@ static int parse_int(const char *buf, const jsmntok_t *t, const char *name, bool
 static int get_u64(const char *buf, const jsmntok_t *t, const char *name, uint64_t *out,
                    char *err, size_t errlen)
 {
-    bool neg;
-    uint64_t mag;
+    bool neg = false;
+    uint64_t mag = 0;
     int rc = parse_int(buf, t, name, &neg, &mag, err, errlen);
     if (rc != CC_OK)
         return rc;
@@ -164,8 +164,8 @@ static int get_u64(const char *buf, const jsmntok_t *t, const char *name, uint64
 static int get_i64(const char *buf, const jsmntok_t *t, const char *name, int64_t *out,
                    char *err, size_t errlen)
 {
-    bool neg;
-    uint64_t mag;
+    bool neg = false;
+    uint64_t mag = 0;
     int rc = parse_int(buf, t, name, &neg, &mag, err, errlen);
     if (rc != CC_OK)
         return rc;
