@@ -58,10 +58,12 @@ wait_for 10 grep -q PORT= "$tmp/exporter.out" || fail "fake exporter did not sta
 EXPORTER=127.0.0.1:$(sed -n 's/^PORT=//p' "$tmp/exporter.out")
 
 # ---- Prometheus with the shipped configuration: the consumer target rewritten to the
-# fake exporter, 1 s intervals, rules from monitoring/rules. The other jobs (tidb, pd,
-# tikv, ticdc) stay as shipped and are simply down here.
+# fake exporter, its own job pointed at itself, 1 s intervals, rules from
+# monitoring/rules. The other jobs (tidb, pd, tikv, ticdc) stay as shipped and are
+# simply down here.
+PROM_PORT=$(free_port)
 prom_scrape_config monitoring/prometheus.yml "$tmp/prometheus.yml" 1s "$PWD/monitoring/rules" \
-    "s/\"consumer:8000\"/\"$EXPORTER\"/" "s/\"localhost:9090\"/\"127.0.0.1:1\"/"
+    "s/\"consumer:8000\"/\"$EXPORTER\"/" "s/\"localhost:9090\"/\"127.0.0.1:$PROM_PORT\"/"
 grep -q "$EXPORTER" "$tmp/prometheus.yml" || fail "consumer target not found in prometheus.yml"
 prom_start "$tmp/prometheus.yml"
 prom_wait_target cdc-consumer 30

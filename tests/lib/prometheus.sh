@@ -2,7 +2,8 @@
 # (/usr/bin/prometheus) on a free loopback port with a temporary storage directory,
 # stopped and removed when the test exits. Skips loudly when Prometheus is absent.
 #
-#   prom_start CONFIG     start with that config file; sets PROM_URL, PROM_PID, PROM_LOG
+#   prom_start CONFIG     start with that config file (on $PROM_PORT when set, else a
+#                         free port); sets PROM_URL, PROM_PID, PROM_LOG
 #   prom_query EXPR [T]   GET /api/v1/query (instant, at unix time T or now); prints the JSON
 #   prom_wait_target JOB SECONDS   wait until every target of JOB is up
 #   prom_scrape_config TEMPLATE OUT INTERVAL RULES_DIR SED_EXPR...
@@ -15,8 +16,8 @@ prom_start() {
         skip "prometheus not installed (Debian package 'prometheus'; make test installs it)"
     _prom_dir=$(mktemp -d /tmp/cdcctl-prom.XXXXXX)
     on_exit "rm -rf '$_prom_dir'"
-    local port
-    port=$(free_port)
+    local port=${PROM_PORT:-}
+    [ -n "$port" ] || port=$(free_port)
     PROM_URL=http://127.0.0.1:$port
     PROM_LOG=$_prom_dir/prometheus.log
     prometheus --config.file="$cfg" --storage.tsdb.path="$_prom_dir/data" \
