@@ -210,7 +210,7 @@ static int yaml_error(yaml_parser_t *p, const char *name, char *err, size_t errl
         return cc_errf(err, errlen, CC_EINVAL, "%s: invalid YAML: %s (byte offset %zu)", name,
                        problem, p->problem_offset);
     if (p->context)
-        return cc_errf(err, errlen, CC_EINVAL, "%s:%zu:%zu: invalid YAML: %s %s (line %zu)",
+        return cc_errf(err, errlen, CC_EINVAL, "%s:%zu:%zu: invalid YAML: %s (%s started at line %zu)",
                        name, mark.line + 1, mark.column + 1, problem, p->context,
                        p->context_mark.line + 1);
     return cc_errf(err, errlen, CC_EINVAL, "%s:%zu:%zu: invalid YAML: %s", name,
