@@ -454,6 +454,27 @@ static void stmt_head(const char *s, size_t len, char *out, size_t outlen)
     out[j] = '\0';
 }
 
+/* Did the last statement warn that its object already exists? */
+static int warned_exists(struct tidb_conn *c)
+{
+    static const char q[] = "SHOW WARNINGS";
+    int found = 0;
+    if (mysql_real_query(c->my, q, sizeof q - 1) != 0)
+        return 0;
+    MYSQL_RES *res = mysql_store_result(c->my);
+    if (!res)
+        return 0;
+    MYSQL_ROW row;
+    while ((row = mysql_fetch_row(res))) {
+        unsigned code = row[1] ? (unsigned)strtoul(row[1], NULL, 10) : 0;
+        if (code == ER_TABLE_EXISTS_ERROR || code == ER_DB_CREATE_EXISTS ||
+            code == ER_DUP_FIELDNAME || code == ER_DUP_KEYNAME)
+            found = 1;
+    }
+    mysql_free_result(res);
+    return found;
+}
+
 int tidb_apply_schema(struct tidb_conn *c, const char *name, const char *sql, size_t len,
                       int *applied, int *existing, char *err, size_t errlen)
 {
@@ -464,7 +485,10 @@ int tidb_apply_schema(struct tidb_conn *c, const char *name, const char *sql, si
     for (size_t i = 0; i < n; i++) {
         char why[ERRLEN];
         if (run_sql(c, sql + v[i].off, v[i].len, why, sizeof why) == CC_OK) {
-            ok++;
+            if (mysql_warning_count(c->my) > 0 && warned_exists(c))
+                had++; /* CREATE ... IF NOT EXISTS of something already there */
+            else
+                ok++;
             continue;
         }
         unsigned e = mysql_errno(c->my);

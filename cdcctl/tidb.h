@@ -64,8 +64,9 @@ struct sql_stmt {
 void tidb_split_sql(const char *sql, size_t len, struct sql_stmt **out, size_t *n);
 
 /* Applies a schema script: every statement in order on c. A statement failing
- * with "already exists" (1050 table, 1007 database, 1060 column, 1061 key) is
- * counted as already applied; any other failure stops with
+ * with "already exists" (1050 table, 1007 database, 1060 column, 1061 key), or
+ * succeeding with such a warning (CREATE ... IF NOT EXISTS), is counted as
+ * already applied; any other failure stops with
  * "NAME statement N (line L: first words): errno message". *applied and
  * *existing (may be NULL) count the two outcomes. */
 int tidb_apply_schema(struct tidb_conn *c, const char *name, const char *sql, size_t len,
