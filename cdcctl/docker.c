@@ -157,6 +157,10 @@ static int transport_error(struct docker *d, const char *what, CURLcode c, char 
         return cc_errf(err, errlen, CC_ETIMEOUT, "docker: %s: the daemon did not answer in time (%s)",
                        what, detail);
     }
+    if (d->tls && (c == CURLE_RECV_ERROR || c == CURLE_SEND_ERROR) && strstr(detail, "SSL"))
+        return cc_errf(err, errlen, CC_ERR,
+                       "cannot reach the Docker daemon at %s: TLS failed: %s (check the client "
+                       "certificate in DOCKER_CERT_PATH)", d->host, detail);
     if (c == CURLE_GOT_NOTHING || c == CURLE_RECV_ERROR || c == CURLE_SEND_ERROR ||
         c == CURLE_PARTIAL_FILE)
         return cc_errf(err, errlen, CC_ERR, "docker: %s: the daemon at %s closed the connection: %s%s",
@@ -249,6 +253,8 @@ static int perform(struct docker *d, const struct request *rq, struct response *
     if (rq->content_type) {
         strbuf_addf(&ct, "Content-Type: %s", rq->content_type);
         hdrs = curl_slist_append(hdrs, ct.buf);
+    } else {
+        hdrs = curl_slist_append(hdrs, "Content-Type:"); /* no form-urlencoded default */
     }
     if (rq->extra_header)
         hdrs = curl_slist_append(hdrs, rq->extra_header);

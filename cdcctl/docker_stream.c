@@ -463,7 +463,10 @@ int docker_endpoint_parse(const char *h, int tls_env, struct docker_endpoint *ou
     const char *hostend = rest + hl;
     const char *close = memchr(rest, ']', hl);
     const char *from = close ? close : rest;
-    int has_port = memchr(from, ':', (size_t)(hostend - from)) != NULL;
+    const char *colon = memrchr(from, ':', (size_t)(hostend - from));
+    int has_port = colon != NULL;
+    if (colon && colon + 1 == hostend)
+        return cc_errf(err, errlen, CC_EINVAL, "DOCKER_HOST '%s': missing port after ':'", h);
     struct strbuf base = {0};
     strbuf_addf(&base, "%s://%.*s", out->tls ? "https" : "http", (int)hl, rest);
     if (!has_port)

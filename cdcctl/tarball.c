@@ -166,7 +166,10 @@ int tarball_build(const struct tar_entry *entries, size_t n, unsigned flags, voi
         unsigned perm = e->mode & 07777;
         if (!perm)
             perm = is_dir ? 0755 : 0644;
-        if (is_dir) {
+        if (e->symlink) {
+            rc = writer_add(&w, path.buf, AE_IFLNK, e->symlink, strlen(e->symlink), 0777, e->uid,
+                            e->gid, err, errlen);
+        } else if (is_dir) {
             writer_note_dir(&w, path.buf);
             rc = writer_add(&w, path.buf, AE_IFDIR, NULL, 0, perm, e->uid, e->gid, err, errlen);
         } else {
@@ -492,25 +495,24 @@ int tarball_from_dir(const char *dir, const char *dockerfile, void **out, size_t
     int rc = writer_open(&wk.w, err, errlen);
     if (rc != CC_OK)
         goto out;
+    struct stat st;
+    if (stat(dir, &st) != 0) {
+        rc = cc_errf(err, errlen, errno == ENOENT ? CC_ENOTFOUND : CC_ERR, "build context '%s': %s",
+                     dir, strerror(errno));
+        goto out;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        rc = cc_errf(err, errlen, CC_EINVAL, "build context '%s': not a directory", dir);
+        goto out;
+    }
     struct strbuf path = {0};
     strbuf_addf(&path, "%s/.dockerignore", dir);
     rc = read_file(path.buf, &ignore, &ignore_len, err, errlen);
     strbuf_release(&path);
-    if (rc == CC_ENOTFOUND) {
-        struct stat st;
-        if (stat(dir, &st) != 0) {
-            rc = cc_errf(err, errlen, errno == ENOENT ? CC_ENOTFOUND : CC_ERR,
-                         "build context '%s': %s", dir, strerror(errno));
-            goto out;
-        }
-        if (!S_ISDIR(st.st_mode)) {
-            rc = cc_errf(err, errlen, CC_EINVAL, "build context '%s': not a directory", dir);
-            goto out;
-        }
+    if (rc == CC_ENOTFOUND)
         rc = CC_OK;
-    } else if (rc != CC_OK) {
+    else if (rc != CC_OK)
         goto out;
-    }
     dockerignore_parse(ignore, &wk.di);
     if ((rc = walk_dir(&wk, "", err, errlen)) != CC_OK)
         goto out;

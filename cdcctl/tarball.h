@@ -20,6 +20,7 @@ struct tar_entry {
     size_t len;
     unsigned mode;    /* permission bits (07777); 0 means 0644 (0755 for directories) */
     unsigned uid, gid;
+    const char *symlink; /* non-NULL: a symbolic link to this target (data/len unused) */
 };
 
 /* Also add an entry for every parent directory of each path (mode 0755, the
