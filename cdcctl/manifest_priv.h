@@ -85,8 +85,24 @@ int mread_file(struct mctx *c, struct mpos pos, const char *rel, unsigned char *
  * and base is NULL. malloc'd. */
 char *mpath_join(const char *base, const char *rel);
 
+/* The value of key in a mapping (and its key node), or NULL. */
+struct ynode *ymap_get(const struct ynode *map, const char *key, struct ynode **keynode);
+
+/* Sections (manifest_sections.c): seckey is the section's key node, v its value.
+ * Services must already be parsed (service references are checked here). */
+int mparse_tidb(struct mctx *c, struct ynode *seckey, struct ynode *v);
+int mparse_ticdc(struct mctx *c, struct ynode *seckey, struct ynode *v);
+int mparse_kafka(struct mctx *c, struct ynode *seckey, struct ynode *v);
+int mparse_consumer(struct mctx *c, struct ynode *seckey, struct ynode *v);
+
 /* Services: parses the `services` mapping into c->m (manifest_service.c). */
 int mparse_services(struct mctx *c, struct ynode *services);
+/* Service keys handled in manifest_mounts.c; v is the key's value. */
+int mk_ports(struct mctx *c, struct ynode *v, struct service *s);
+int mk_volumes(struct mctx *c, struct ynode *v, struct service *s);
+int mk_files(struct mctx *c, struct ynode *v, struct service *s);
+/* A decimal port number of at most 5 digits (range not checked); 0 or -1. */
+int mparse_port_number(const char *s, int *out);
 void mservice_free(struct service *s);
 
 /* Helpers shared by the parsers and the emitter. */
@@ -95,6 +111,10 @@ void kvlist_free(struct kvlist *l);
 void strlist_add(struct strlist *l, char *s);       /* takes ownership of s */
 void kvlist_set(struct kvlist *l, char *k, char *v); /* takes ownership; replaces a key */
 int valid_env_name(const char *s);
+/* A service or volume name: ^[a-zA-Z0-9][a-zA-Z0-9_.-]*$ */
+int mvalid_name(const char *s);
+/* A literal IPv4 address (or IPv6 when allow_v6). */
+int mis_ip(const char *s, int allow_v6);
 /* "host:port" with port in [minport, 65535]; host may be "[v6]". */
 int valid_hostport(const char *s, int minport);
 

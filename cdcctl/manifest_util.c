@@ -1,5 +1,6 @@
 /* manifest_util: small helpers of the manifest module: lists, names, shell-word
  * splitting, durations, path joining. */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,6 +62,22 @@ int valid_env_name(const char *s)
         if (!(*s == '_' || isalnum((unsigned char)*s)))
             return 0;
     return 1;
+}
+
+int mvalid_name(const char *s)
+{
+    if (!isalnum((unsigned char)*s))
+        return 0;
+    for (s++; *s; s++)
+        if (!isalnum((unsigned char)*s) && *s != '_' && *s != '.' && *s != '-')
+            return 0;
+    return 1;
+}
+
+int mis_ip(const char *s, int allow_v6)
+{
+    unsigned char buf[16];
+    return inet_pton(AF_INET, s, buf) == 1 || (allow_v6 && inet_pton(AF_INET6, s, buf) == 1);
 }
 
 int valid_hostport(const char *s, int minport)
