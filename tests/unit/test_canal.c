@@ -118,6 +118,8 @@ static const struct expect valid[] = {
      {"{\"id\":\"11\"}"}},
     {"insert_pretty.json", CANAL_DML, "insert", "d", "t", "INSERT", "", ES, TS, COMMIT, 0, 1,
      {"{ \"id\": \"12\" }"}},
+    {"insert_pretty_row.json", CANAL_DML, "insert", "d", "t", "INSERT", "", 0, 0, 0, 0, 1,
+     {"{\n\t\"id\": \"14\",\r\n\t\"v\": null\n}"}},
     {"insert_handlekey.json", CANAL_DML, "insert", "test", "employee", "INSERT", "", ES, TS,
      COMMIT, 0, 1, {"{\"id\":\"13\"}"}},
     {"ddl_create.json", CANAL_DDL, "ddl", "shop", "orders", "CREATE",
@@ -258,6 +260,9 @@ static const struct bad malformed[] = {
     {"unclosed_brackets.json", "not JSON"},
     {"missing_colon.json", "not JSON"},
     {"key_not_string.json", "not JSON"},
+    {"value_raw_newline.json", "data[0]: raw control character in a string"},
+    {"value_raw_tab.json", "data[0]: raw control character in a string"},
+    {"table_raw_newline.json", "table: raw control character in the string"},
 };
 
 static void test_malformed_corpus(void **state)
@@ -444,6 +449,44 @@ static void test_normalised_strings(void **state)
     canal_decoder_free(d);
 }
 
+/* Every byte value at every position of a row value (and of the table name):
+ * bytes < 0x20 are rejected, all others accepted (the word-at-a-time scan). */
+static void test_control_bytes(void **state)
+{
+    (void)state;
+    struct canal_decoder *d = canal_decoder_new();
+    char msg[256], val[40], err[ERRLEN];
+    struct canal_msg m;
+    for (int b = 1; b < 256; b++) {
+        if (b == '"' || b == '\\')
+            continue;
+        for (int pos = 0; pos < 19; pos++) {
+            memset(val, 'a', 19);
+            val[19] = '\0';
+            val[pos] = (char)b;
+            int n = snprintf(msg, sizeof(msg),
+                             "{\"database\":\"d\",\"table\":\"t\",\"isDdl\":false,"
+                             "\"type\":\"INSERT\",\"data\":[{\"c\":\"%s\"}]}",
+                             val);
+            int rc = canal_decode(d, msg, (size_t)n, &m, err, sizeof(err));
+            /* bytes >= 0x80 pass: UTF-8 is not validated */
+            if (b < 0x20) {
+                assert_int_equal(rc, CC_EINVAL);
+                assert_non_null(strstr(err, "raw control character"));
+            } else {
+                assert_int_equal(rc, CC_OK);
+            }
+            n = snprintf(msg, sizeof(msg),
+                         "{\"database\":\"d\",\"table\":\"%s\",\"isDdl\":true,"
+                         "\"type\":\"CREATE\"}",
+                         val);
+            rc = canal_decode(d, msg, (size_t)n, &m, err, sizeof(err));
+            assert_int_equal(rc, b < 0x20 ? CC_EINVAL : CC_OK);
+        }
+    }
+    canal_decoder_free(d);
+}
+
 static void check_copy(const char *escaped, const char *want, size_t wantlen)
 {
     struct canal_str s = {escaped, strlen(escaped), strchr(escaped, '\\') != NULL};
@@ -543,6 +586,7 @@ int main(void)
         cmocka_unit_test(test_mutations),
         cmocka_unit_test(test_reuse_and_growth),
         cmocka_unit_test(test_normalised_strings),
+        cmocka_unit_test(test_control_bytes),
         cmocka_unit_test(test_str_copy),
         cmocka_unit_test(test_unicode_values),
     };

@@ -58,6 +58,8 @@ VALID = {
                            '  "type": "INSERT",\n  "es": %d,\n  "ts": %d,\n  "sql": "",\n'
                            '  "data": [ { "id": "12" } ],\n  "_tidb": { "commitTs": %d }\n}\n'
                            % (ES, TS, COMMIT)),
+    "insert_pretty_row.json": ('{"database":"d","table":"t","isDdl":false,"type":"INSERT",'
+                               '"data":[{\n\t"id": "14",\r\n\t"v": null\n}]}'),
     "insert_handlekey.json": dml("INSERT", '[{"id":"13"}]').replace(
         TIDB, '"_tidb":{"commitTs":%d,"onlyHandleKey":true,"claimCheckLocation":""}' % COMMIT),
     "ddl_create.json": ddl("CREATE", "CREATE TABLE `orders` (`id` INT PRIMARY KEY)"),
@@ -129,6 +131,9 @@ MALFORMED = {
     "unclosed_brackets.json": "[" * 100,
     "missing_colon.json": '{"isDdl" false,"type":"INSERT"}',
     "key_not_string.json": '{1:2}',
+    "value_raw_newline.json": INS.replace('"New York"', '"New\nYork"'),
+    "value_raw_tab.json": INS.replace('"New York"', '"New\tYork"'),
+    "table_raw_newline.json": INS.replace('"table":"employee"', '"table":"emp\nloyee"'),
 }
 
 
