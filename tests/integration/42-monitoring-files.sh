@@ -7,8 +7,9 @@
 # - dashboards: every panel's and target's datasource uid is provisioned, exactly one
 #   default datasource, Elasticsearch panels use the index pattern and time field the
 #   consumer's index template maps (tests/tools/check_dashboards.py static);
-# - manifests/shop-filebeat.yaml = manifests/shop.yaml + a filebeat service configured
-#   so it cannot break the consumer's index, and cdcctl loads it;
+# - manifests/shop-filebeat.yaml = manifests/shop.yaml + a filebeat service (generated
+#   by tests/tools/make_filebeat_variant.py), configured so it cannot break the
+#   consumer's index, and cdcctl loads it;
 # - the checkers reject broken copies (so a pass means something).
 source "$(dirname "$0")/../lib/common.sh"
 need_cmd promtool python3
@@ -79,6 +80,67 @@ print("ok: dashboards are uploaded into", paths)
 sys.exit(0 if ok else 1)
 EOF
 
+# ---- The shipped files reach the right services, and name them as the manifest does
+"$YC" --json monitoring/prometheus.yml >"$tmp/prom.json"
+python3 - "$tmp/shop.json" "$tmp/prom.json" "$tmp/ds.json" monitoring/rules/*.yml <<'EOF' || fail "monitoring files vs manifests/shop.yaml"
+import json, os, re, sys
+shop = json.load(open(sys.argv[1]))[0]
+prom = json.load(open(sys.argv[2]))[0]
+ds = json.load(open(sys.argv[3]))[0]["datasources"]
+rules = sys.argv[4:]
+svcs = shop["services"]
+problems = []
+def bad(m):
+    problems.append(m); print("FAIL:", m, file=sys.stderr)
+def ports(svc):
+    """Container ports a service listens on: published ones and flags like --addr=0.0.0.0:N."""
+    out = set()
+    for p in svc.get("ports", []):
+        out.add(int(str(p).split("/")[0].split(":")[-1]))
+    for a in svc.get("command", []) or []:
+        m = re.search(r"0\.0\.0\.0:(\d+)$", str(a))
+        if m:
+            out.add(int(m.group(1)))
+    return out
+uploads = {f["target"]: f.get("source", "") for f in svcs["prometheus"].get("files", [])}
+if not uploads.get("/etc/prometheus/prometheus.yml", "").endswith("monitoring/prometheus.yml"):
+    bad("prometheus.yml is not uploaded to /etc/prometheus/prometheus.yml")
+for r in rules:
+    t = "/etc/prometheus/rules/" + os.path.basename(r)
+    if not uploads.get(t, "").endswith(r):
+        bad(f"{r} is not uploaded to {t}")
+    if not any(re.fullmatch(g.replace("*", "[^/]*"), t) for g in prom.get("rule_files", [])):
+        bad(f"{t} is not matched by rule_files {prom.get('rule_files')}")
+for job in prom["scrape_configs"]:
+    for sc in job.get("static_configs", []):
+        for t in sc["targets"]:
+            host, port = t.rsplit(":", 1)
+            if job["job_name"] == "prometheus" and host == "localhost":
+                continue
+            if host not in svcs:
+                bad(f"job {job['job_name']}: target host {host} is not a service of shop.yaml")
+            elif int(port) not in ports(svcs[host]):
+                bad(f"job {job['job_name']}: {host} does not listen on {port}")
+# The consumer listens where Prometheus scrapes it.
+consumer = shop.get("consumer", {})
+maddr = consumer.get("metrics_addr", "")
+cons_target = [t for j in prom["scrape_configs"] if j["job_name"] == "cdc-consumer"
+               for sc in j["static_configs"] for t in sc["targets"]]
+want = f"{consumer.get('service', 'consumer')}:{maddr.rsplit(':', 1)[-1]}"
+if cons_target != [want] or not maddr.startswith("0.0.0.0:"):
+    bad(f"cdc-consumer targets {cons_target}, the manifest's consumer listens on {maddr}")
+cmd = svcs.get(consumer.get("service", "consumer"), {}).get("command", [])
+if "--metrics-addr" in cmd and cmd[cmd.index("--metrics-addr") + 1] != maddr:
+    bad(f"consumer command --metrics-addr differs from consumer.metrics_addr {maddr}")
+for d in ds:
+    m = re.fullmatch(r"http://([^:/]+):(\d+)/?", d["url"])
+    if not m or m.group(1) not in svcs or int(m.group(2)) not in ports(svcs[m.group(1)]):
+        bad(f"datasource {d['name']}: {d['url']} is not a service port of shop.yaml")
+if problems:
+    sys.exit(1)
+print("ok: prometheus.yml, rules and datasources name the manifest's services and ports")
+EOF
+
 # ---- The index template is what the consumer installs, and is safe next to Filebeat
 python3 - "$TEMPLATE" <<'EOF' || fail "index template contract"
 import json, sys
@@ -101,7 +163,9 @@ EOF
 "$YC" --json manifests/shop-filebeat.yaml >"$tmp/variant.json"
 "$YC" --json monitoring/filebeat/filebeat.yml >"$tmp/filebeat.json"
 $CHECKCFG variant "$tmp/shop.json" "$tmp/variant.json" ||
-    fail "manifests/shop-filebeat.yaml drifted from manifests/shop.yaml (edit both)"
+    fail "manifests/shop-filebeat.yaml drifted from manifests/shop.yaml: run tests/tools/make_filebeat_variant.py"
+python3 tests/tools/make_filebeat_variant.py --check || fail "manifests/shop-filebeat.yaml is not generated from shop.yaml"
+pass_msg "manifests/shop-filebeat.yaml = tests/tools/make_filebeat_variant.py output"
 $CHECKCFG filebeat "$tmp/filebeat.json" "$tmp/variant.json" "$TEMPLATE" ||
     fail "filebeat configuration (above)"
 [ -x "$CDCCTL" ] || fail "$CDCCTL not built"
