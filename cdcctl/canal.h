@@ -51,13 +51,21 @@ void canal_decoder_free(struct canal_decoder *d);
  * spans into buf and returns CC_OK. Anything that is not a canal-json object as
  * TiCDC emits it (not JSON, not an object, missing/ill-typed type or isDdl, DML
  * without a data array, non-string/non-null values, commitTs not a uint64 ...)
- * returns CC_EINVAL with a short reason in err. */
+ * returns CC_EINVAL with a short reason in err.
+ * Also (canal.c): database, table, type and sql are never NULL ("" when absent or
+ * null); a DML message needs database, table and a non-empty data array; raw
+ * control characters (< 0x20) inside strings are rejected, so a row's text has
+ * none inside its values (whitespace between tokens is kept as sent; TiCDC sends
+ * none); UTF-8 is not validated; fields not read are checked only for JSON syntax. */
 int canal_decode(struct canal_decoder *d, const char *buf, size_t len, struct canal_msg *out,
                  char *err, size_t errlen);
 
 /* Copies s unescaped (\" \\ \/ \b \f \n \r \t \uXXXX incl. surrogate pairs -> UTF-8)
  * into out (always NUL-terminated, truncated to outlen-1). Returns the full length
- * the unescaped text needs (like snprintf). */
+ * the unescaped text needs (like snprintf).
+ * Also (canal.c): invalid escapes and unpaired surrogates become U+FFFD (never an
+ * error); truncation never splits a UTF-8 character; \u0000 yields a NUL byte
+ * (counted in the length); outlen 0 (out may be NULL) only measures. */
 size_t canal_str_copy(struct canal_str s, char *out, size_t outlen);
 
 #endif
