@@ -18,6 +18,9 @@
 
 #define POLL_S 0.3          /* inspect / list poll interval while waiting */
 #define RECREATE_STOP_S 10  /* stop timeout for a container being replaced */
+/* A container started by this `up` without a healthcheck must have been running
+ * this long before it counts as ready, so one that exits at once is caught. */
+#define SETTLE_S 0.3
 
 enum action { ACT_KEEP, ACT_START, ACT_CREATE, ACT_RECREATE };
 
@@ -35,6 +38,7 @@ struct plan {
     char **file_hash; /* svc->nfiles sha256 hex */
     char **secret;    /* svc->nfiles resolved `secret:` values (NULL for other files) */
     int completes;    /* a dependent waits for it with service_completed_successfully */
+    double started;   /* now_monotonic() when this `up` started it, else 0 */
 };
 
 struct up {
@@ -301,8 +305,11 @@ static void describe(const struct docker_container_info *c, struct strbuf *sb)
     strbuf_adds(sb, c->status);
     if (strcmp(c->status, "exited") == 0 || strcmp(c->status, "dead") == 0 ||
         strcmp(c->status, "restarting") == 0) {
-        strbuf_addf(sb, " (exit code %d%s%s%s)", c->exit_code, c->oom_killed ? ", out of memory" : "",
+        strbuf_addf(sb, " (exit code %d%s%s%s", c->exit_code, c->oom_killed ? ", out of memory" : "",
                     c->error[0] ? ": " : "", c->error);
+        if (c->restart_count > 0)
+            strbuf_addf(sb, "; restarted %d time%s", c->restart_count, c->restart_count == 1 ? "" : "s");
+        strbuf_adds(sb, ")");
         return;
     }
     if (strcmp(c->health, "unhealthy") == 0 || strcmp(c->health, "starting") == 0) {
@@ -521,6 +528,7 @@ static int converge_service(struct up *u, struct plan *p, char *err, size_t errl
         blame(u, p->svc->name);
         return cc_errf(err, errlen, CC_ERR, "service %s: starting %s: %s", p->svc->name, p->cname, e);
     }
+    p->started = now_monotonic();
     progress(u, "started %s", p->cname);
     return CC_OK;
 }
@@ -573,17 +581,45 @@ static int list_project(struct up *u, char *err, size_t errlen)
     return rc;
 }
 
+/* Containers this `up` started that the daemon already had to restart are ready
+ * now, but say so: a crash loop is otherwise invisible without a healthcheck. */
+static void warn_restarts(struct up *u)
+{
+    for (size_t i = 0; i < u->m->nservices; i++) {
+        const struct plan *p = &u->plans[i];
+        if (!p->svc || p->started <= 0 || !p->svc->restart || strcmp(p->svc->restart, "no") == 0)
+            continue;
+        struct docker_container_info c = {0};
+        char e[ERRLEN];
+        if (inspect(u, p->id, &c, e, sizeof e) == CC_OK && c.restart_count > 0)
+            progress(u, "warning: %s restarted %d time%s while starting (last exit code %d); "
+                        "see cdcctl logs %s",
+                     p->cname, c.restart_count, c.restart_count == 1 ? "" : "s", c.exit_code,
+                     p->svc->name);
+        docker_container_info_clear(&c);
+    }
+}
+
 static int wait_ready(struct up *u, char *err, size_t errlen)
 {
     int announced = 0;
     for (;;) {
         const struct plan *pending = NULL;
+        const char *pending_health = NULL;
+        double settle = 0; /* how long the last started containers still need */
         for (size_t i = 0; i < u->m->nservices; i++) {
             const struct plan *p = &u->plans[i];
             if (!p->svc)
                 continue;
             const struct docker_container_summary *s = find_summary(u->cur, u->ncur, p->cname);
             int st = ready_state(p, s);
+            if (st > 0 && p->started > 0 && strcmp(s->state, "running") == 0 &&
+                strcmp(s->health, "none") == 0 && now_monotonic() < p->started + SETTLE_S) {
+                double left = p->started + SETTLE_S - now_monotonic();
+                if (left > settle)
+                    settle = left;
+                continue;
+            }
             int timed_out = st == 0 && now_monotonic() >= u->deadline;
             if (st < 0 || timed_out) {
                 if (!s) {
@@ -601,18 +637,21 @@ static int wait_ready(struct up *u, char *err, size_t errlen)
                 docker_container_info_clear(&c);
                 return timed_out ? CC_ETIMEOUT : CC_ERR;
             }
-            if (st == 0 && !pending)
+            if (st == 0 && !pending) {
                 pending = p;
+                pending_health = s->health;
+            }
         }
-        if (!pending)
+        if (!pending && settle <= 0) {
+            warn_restarts(u);
             return CC_OK;
-        if (!announced) {
+        }
+        if (pending && !announced) {
             progress(u, "waiting for %s (%s)", pending->svc->name,
-                     pending->svc->healthcheck.set && !pending->svc->healthcheck.disable ? "healthy"
-                                                                                          : "running");
+                     strcmp(pending_health, "starting") == 0 ? "healthy" : "running");
             announced = 1;
         }
-        sleep_s(POLL_S);
+        sleep_s(pending || settle > POLL_S ? POLL_S : settle);
         int rc = list_project(u, err, errlen);
         if (rc != CC_OK)
             return rc;
