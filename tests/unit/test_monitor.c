@@ -7,8 +7,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "embedded.h"
 #include "monitor.h"
 #include "util.h"
 
@@ -198,6 +200,51 @@ static void test_status_rows_when_unreachable(void **state)
     status_release(&t);
 }
 
+/* The monitoring files are compiled into the binary (the built-in manifest uploads
+ * them; the consumer installs the index template from its embedded copy), identical to
+ * the repository's when the test runs from the repository root. */
+static void test_monitoring_files_embedded(void **state)
+{
+    (void)state;
+    static const char *const files[] = {
+        "monitoring/prometheus.yml",
+        "monitoring/rules/cdc.yml",
+        "monitoring/grafana/provisioning/datasources/datasources.yaml",
+        "monitoring/grafana/provisioning/dashboards/dashboards.yaml",
+        "monitoring/grafana/dashboards/shop-cdc.json",
+        "monitoring/elasticsearch/cdc-events-template.json",
+        "monitoring/filebeat/filebeat.yml",
+        "manifests/shop-filebeat.yaml",
+    };
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        const struct embedded_file *f = embedded_find(files[i]);
+        if (!f)
+            fail_msg("%s is not embedded", files[i]);
+        assert_true(f->len > 0);
+        char *disk = NULL, err[ERRLEN];
+        size_t len = 0;
+        if (read_file(files[i], &disk, &len, err, sizeof err) == CC_OK) {
+            if (len != f->len || memcmp(disk, f->data, len) != 0)
+                fail_msg("embedded %s differs from the file (rebuild)", files[i]);
+        }
+        free(disk);
+        if (strstr(files[i], ".json")) {
+            json_error_t jerr;
+            json_t *doc = json_loadb((const char *)f->data, f->len, 0, &jerr);
+            if (!doc)
+                fail_msg("%s: line %d: %s", files[i], jerr.line, jerr.text);
+            json_decref(doc);
+        }
+    }
+    json_t *t = json_loads(
+        (const char *)embedded_find("monitoring/elasticsearch/cdc-events-template.json")->data, 0,
+        NULL);
+    assert_string_equal(json_string_value(json_array_get(json_object_get(t, "index_patterns"), 0)),
+                        "cdc-events-*");
+    assert_true(json_integer_value(json_object_get(t, "priority")) > 150);
+    json_decref(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -209,6 +256,7 @@ int main(void)
         cmocka_unit_test(test_targets_bad_bodies),
         cmocka_unit_test(test_grafana_health),
         cmocka_unit_test(test_status_rows_when_unreachable),
+        cmocka_unit_test(test_monitoring_files_embedded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
