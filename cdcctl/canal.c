@@ -275,11 +275,52 @@ static int get_rows(struct canal_decoder *d, const char *buf, int i, int n, stru
     return CC_OK;
 }
 
+/* What a top-level value that is not an object starts with. */
+static int not_object(const char *buf, size_t len, char *err, size_t errlen)
+{
+    size_t k = 0;
+    while (k < len && (buf[k] == ' ' || buf[k] == '\t' || buf[k] == '\n' || buf[k] == '\r'))
+        k++;
+    if (k == len)
+        return cc_errf(err, errlen, CC_EINVAL, "not JSON: no value");
+    const char *what = NULL;
+    switch (buf[k]) {
+    case '[':
+        what = "an array";
+        break;
+    case '"':
+        what = "a string";
+        break;
+    case 't':
+    case 'f':
+        what = "a boolean";
+        break;
+    case 'n':
+        what = "null";
+        break;
+    case '-':
+    case '0': case '1': case '2': case '3': case '4':
+    case '5': case '6': case '7': case '8': case '9':
+        what = "a number";
+        break;
+    case '{':
+        return CC_OK;
+    default:
+        return cc_errf(err, errlen, CC_EINVAL, "not JSON: invalid character at offset %zu", k);
+    }
+    return cc_errf(err, errlen, CC_EINVAL, "not a JSON object: top level is %s", what);
+}
+
 static int tokenize(struct canal_decoder *d, const char *buf, size_t len, int *ntok, char *err,
                     size_t errlen)
 {
     jsmn_parser p;
     int r;
+    if (buf[0] != '{') {
+        r = not_object(buf, len, err, errlen);
+        if (r != CC_OK)
+            return r;
+    }
     for (;;) {
         jsmn_init(&p);
         r = jsmn_parse(&p, buf, len, d->tok, d->ntok);

@@ -213,12 +213,12 @@ struct bad {
 };
 
 static const struct bad malformed[] = {
-    {"not_json.txt", "not JSON"},
+    {"not_json.txt", "not JSON: invalid character at offset 0"},
     {"truncated.json", "not JSON: truncated"},
     {"truncated_end.json", "not JSON: truncated"},
     {"array_top.json", "not a JSON object: top level is an array"},
     {"string_top.json", "not a JSON object: top level is a string"},
-    {"number_top.json", "not JSON"},
+    {"number_top.json", "not a JSON object: top level is a number"},
     {"missing_type.json", "type: missing"},
     {"missing_isddl.json", "isDdl: missing"},
     {"isddl_string.json", "isDdl: is a string, want a boolean"},
@@ -257,7 +257,7 @@ static const struct bad malformed[] = {
     {"whitespace.json", "not JSON: no value"},
     {"garbage.bin", "not "},
     {"garbage_braces.bin", "not JSON"},
-    {"unclosed_brackets.json", "not JSON"},
+    {"unclosed_brackets.json", "not JSON: truncated"},
     {"missing_colon.json", "not JSON"},
     {"key_not_string.json", "not JSON"},
     {"value_raw_newline.json", "data[0]: raw control character in a string"},

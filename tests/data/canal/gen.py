@@ -128,7 +128,7 @@ MALFORMED = {
     "whitespace.json": " \n\t ",
     "garbage.bin": bytes(rnd.randrange(256) for _ in range(512)),
     "garbage_braces.bin": b"{" + bytes(rnd.randrange(256) for _ in range(255)) + b"}",
-    "unclosed_brackets.json": "[" * 100,
+    "unclosed_brackets.json": '{"data":' + "[" * 100,
     "missing_colon.json": '{"isDdl" false,"type":"INSERT"}',
     "key_not_string.json": '{1:2}',
     "value_raw_newline.json": INS.replace('"New York"', '"New\nYork"'),
