@@ -15,13 +15,31 @@ struct quiet {
     char last[256];
 };
 
+/* Keeps the useful middle of a librdkafka line:
+ * "[thrd:B/bootstrap]: B/bootstrap: Connect to ipv4#B failed: Connection refused
+ * (after 0ms in state CONNECT)" -> "Connect to ipv4#B failed: Connection refused". */
+static void keep_reason(struct quiet *q, const char *line)
+{
+    const char *p = line, *c;
+    if (*p == '[' && (c = strstr(p, "]: ")))
+        p = c + 3;
+    c = strstr(p, ": ");
+    if (c && memchr(p, '/', (size_t)(c - p)) && !memchr(p, ' ', (size_t)(c - p)))
+        p = c + 2; /* "broker/id: " */
+    size_t n = strlen(p);
+    const char *after = strstr(p, " (after ");
+    if (after)
+        n = (size_t)(after - p);
+    snprintf(q->last, sizeof q->last, "%.*s", (int)n, p);
+}
+
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
     (void)level;
     (void)fac;
     struct quiet *q = rd_kafka_opaque(rk);
     if (q)
-        snprintf(q->last, sizeof q->last, "%s", buf);
+        keep_reason(q, buf);
 }
 
 static void error_cb(rd_kafka_t *rk, int e, const char *reason, void *opaque)
@@ -30,7 +48,7 @@ static void error_cb(rd_kafka_t *rk, int e, const char *reason, void *opaque)
     (void)e;
     struct quiet *q = opaque;
     if (q)
-        snprintf(q->last, sizeof q->last, "%s", reason);
+        keep_reason(q, reason);
 }
 
 static rd_kafka_t *new_client(const char *brokers, double timeout_s, struct quiet *q, char *err,
