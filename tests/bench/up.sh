@@ -18,7 +18,7 @@ ensure_dockerd
 ensure_test_images
 RUNS=${BENCH_RUNS:-5}
 COLD_RUNS=${BENCH_COLD_RUNS:-3}
-T=$(mktmp)
+tmpdir T
 LOG=$T/bench.log
 COMPOSE=""
 command -v docker-compose >/dev/null 2>&1 && COMPOSE=docker-compose

@@ -13,7 +13,7 @@ ensure_test_images
 
 P=cdcctl-it-up-$$
 docker_project "$P"
-T=$(mktmp)
+tmpdir T
 M=$(fixture stack.yaml "$T")
 echo "hello from $P" > "$T/index.html"
 WEB_PORT=$(free_port)

@@ -16,7 +16,7 @@ P=cdcctl-it-rec-$$
 P2=cdcctl-it-orph-$$
 docker_project "$P"
 docker_project "$P2"
-T=$(mktmp)
+tmpdir T
 M=$(fixture stack.yaml "$T")
 echo "hello from $P" > "$T/index.html"
 WEB_PORT=$(free_port)

@@ -13,7 +13,7 @@ ensure_test_images
 
 P=cdcctl-it-st-$$
 docker_project "$P"
-T=$(mktmp)
+tmpdir T
 M=$(fixture status.yaml "$T")
 WEB_PORT=$(free_port)
 export PROJECT=$P WEB_PORT

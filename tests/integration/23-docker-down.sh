@@ -14,7 +14,7 @@ P=cdcctl-it-down-$$
 OTHER=cdcctl-it-other-$$
 docker_project "$P"
 docker_project "$OTHER"
-T=$(mktmp)
+tmpdir T
 M=$(fixture stack.yaml "$T")
 MO=$(fixture orphans-after.yaml "$T")
 echo "hello from $P" > "$T/index.html"

@@ -16,7 +16,7 @@ ensure_test_images
 
 P=cdcctl-it-bad-$$
 docker_project "$P"
-T=$(mktmp)
+tmpdir T
 WEB_PORT=$(free_port)
 export PROJECT=$P WEB_PORT
 unset CDCCTL_IT_UNSET_VAR

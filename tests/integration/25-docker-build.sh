@@ -22,7 +22,7 @@ cleanup_images() {
 }
 on_exit cleanup_images        # registered first, so it runs after the containers are gone
 docker_project "$P"
-T=$(mktmp)
+tmpdir T
 M=$(fixture build.yaml "$T")
 mkdir -p "$T/ctx" "$T/ctx2/docker"
 printf 'FROM cdcctl-test/busybox:1\nCOPY greeting.txt /greeting.txt\n' > "$T/ctx/Dockerfile"
@@ -37,13 +37,14 @@ echo "hello two $P" > "$T/ctx2/hello.txt"
 # tag_events SINCE: names of images tagged (built) since SINCE (a date +%s.%N stamp).
 tag_events() {
     docker events --since "$1" --until "$(date +%s.%N)" --filter type=image --filter event=tag \
-        --format '{{.Actor.Attributes.name}}' | grep -F -- "$P/" | sort -u | tr '\n' ' '
+        --format '{{.Actor.Attributes.name}}' | grep -F -- "$P/" | LC_ALL=C sort -u | tr '\n' ' '
 }
 
 since=$(date +%s.%N)
 run_cdcctl -f "$M" up
 expect_rc "up with two build: services" 0
-assert_eq "images tagged by the first up" "$BUILT_IMAGE $BUILT2_IMAGE " "$(tag_events "$since")"
+assert_eq "images tagged by the first up" "$(printf '%s\n' "$BUILT_IMAGE" "$BUILT2_IMAGE" | LC_ALL=C sort | tr '\n' ' ')" \
+    "$(tag_events "$since")"
 IMG1=$(docker image inspect -f '{{.Id}}' "$BUILT_IMAGE") || fail "$BUILT_IMAGE was not built"
 IMG2=$(docker image inspect -f '{{.Id}}' "$BUILT2_IMAGE") || fail "$BUILT2_IMAGE was not built"
 IMGS+=("$IMG1" "$IMG2")

@@ -10,7 +10,7 @@ need_cmd python3
 [ -x "$CDCCTL" ] || fail "$CDCCTL is not built (run make)"
 
 P=cdcctl-it-derr-$$
-T=$(mktmp)
+tmpdir T
 chmod 755 "$T"
 M=$(fixture stack.yaml "$T")
 echo "hello" > "$T/index.html"

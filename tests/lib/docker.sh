@@ -12,6 +12,9 @@
 #   count_containers|count_networks|count_volumes P   objects labelled io.cdcctl.project=P
 #   started_at ID, finished_at ID, ts_ns RFC3339      timestamps as integer nanoseconds
 #   fixture NAME DIR          copy tests/data/stack/NAME into DIR, print the copy's path
+#   tmpdir VAR                make a temp dir removed at exit and store its path in VAR
+#                             (common.sh's mktmp registers its cleanup inside $(...), where
+#                             it is lost, so T=$(mktmp) would leave the dir behind)
 # Project names used by the tests start with "cdcctl-it-" and end with the test's pid.
 _DOCKER_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CDCCTL_TIMEOUT=${CDCCTL_TIMEOUT:-120}
@@ -57,11 +60,15 @@ docker_project() {
     on_exit "docker_cleanup_project '$1'"
 }
 
+tmpdir() {
+    local d
+    d=$(mktemp -d /tmp/cdcctl-test.XXXXXX) || fail "mktemp failed"
+    on_exit "rm -rf '$d'"
+    printf -v "$1" '%s' "$d"
+}
+
 _cc_tmp() {
-    if [ -z "${_CC_TMP:-}" ]; then
-        _CC_TMP=$(mktemp -d /tmp/cdcctl-test.XXXXXX)
-        on_exit "rm -rf '$_CC_TMP'"
-    fi
+    [ -n "${_CC_TMP:-}" ] || tmpdir _CC_TMP
 }
 
 run_cdcctl() {
