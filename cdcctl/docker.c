@@ -356,7 +356,7 @@ int docker_call(struct docker *d, const char *method, const char *path, json_t *
     return rc;
 }
 
-/* A request whose 2xx body is streamed into sink. */
+/* A request against a versioned path whose 2xx body goes to rq->sink (if any). */
 static int stream_request(struct docker *d, const char *what, struct request *rq, char *err,
                           size_t errlen)
 {
@@ -614,8 +614,11 @@ static int simple_call(struct docker *d, const char *what_fmt, const char *metho
     return rc;
 }
 
-static int list_call(struct docker *d, const char *what, const char *path, const char *const *labels,
-                     size_t nlabels, json_t **out, char *err, size_t errlen)
+/* GET a list with label filters; `key` names the array inside an object answer
+ * (volumes), NULL when the answer is the array itself. */
+static int list_call(struct docker *d, const char *what, const char *path, const char *key,
+                     const char *const *labels, size_t nlabels, json_t **out, char *err,
+                     size_t errlen)
 {
     struct strbuf p = {0};
     strbuf_adds(&p, path);
@@ -629,13 +632,16 @@ static int list_call(struct docker *d, const char *what, const char *path, const
     int rc = json_request(d, what, "GET", p.buf, NULL, CALL_TIMEOUT_S, NULL, &resp, err, errlen);
     strbuf_release(&p);
     *out = NULL;
-    if (rc == CC_OK) {
-        if (!json_is_array(resp)) {
-            json_decref(resp);
-            return cc_errf(err, errlen, CC_ERR, "docker: %s: the daemon did not send a list", what);
-        }
-        *out = resp;
-    }
+    if (rc != CC_OK)
+        return rc;
+    json_t *list = key ? json_object_get(resp, key) : resp;
+    if (key && json_is_object(resp) && (!list || json_is_null(list)))
+        *out = json_array(); /* {"Volumes": null} */
+    else if (json_is_array(list))
+        *out = json_incref(list);
+    else
+        rc = cc_errf(err, errlen, CC_ERR, "docker: %s: the daemon did not send a list", what);
+    json_decref(resp);
     return rc;
 }
 
@@ -846,7 +852,8 @@ int docker_container_inspect(struct docker *d, const char *id, json_t **out, cha
 int docker_container_list(struct docker *d, const char *const *labels, size_t nlabels,
                           json_t **out, char *err, size_t errlen)
 {
-    return list_call(d, "list containers", "/containers/json?all=1", labels, nlabels, out, err, errlen);
+    return list_call(d, "list containers", "/containers/json?all=1", NULL, labels, nlabels, out, err,
+                     errlen);
 }
 
 int docker_container_put_archive(struct docker *d, const char *id, const char *path,
@@ -859,21 +866,15 @@ int docker_container_put_archive(struct docker *d, const char *id, const char *p
     strbuf_adds(&p, "/archive?path=");
     docker_urlencode(&p, path);
     strbuf_addf(&what, "upload files to %s:%s", short_id(id, sid), path);
-    struct response r = {0};
-    char *vpath = versioned(d, p.buf);
     struct request rq = {
         .method = "PUT",
-        .path = vpath,
+        .path = p.buf,
         .content_type = "application/x-tar",
         .body = tar,
         .body_len = len,
         .timeout_s = ARCHIVE_TIMEOUT_S,
     };
-    int rc = perform(d, &rq, &r, what.buf, err, errlen);
-    if (rc == CC_OK && !is_success(r.status))
-        rc = http_error(d, what.buf, r.status, &r.body, err, errlen);
-    free(vpath);
-    strbuf_release(&r.body);
+    int rc = stream_request(d, what.buf, &rq, err, errlen);
     strbuf_release(&p);
     strbuf_release(&what);
     return rc;
@@ -971,7 +972,7 @@ int docker_network_remove(struct docker *d, const char *name_or_id, char *err, s
 int docker_network_list(struct docker *d, const char *const *labels, size_t nlabels,
                         json_t **out, char *err, size_t errlen)
 {
-    return list_call(d, "list networks", "/networks", labels, nlabels, out, err, errlen);
+    return list_call(d, "list networks", "/networks", NULL, labels, nlabels, out, err, errlen);
 }
 
 int docker_volume_create(struct docker *d, const char *name, json_t *labels, char *err, size_t errlen)
@@ -994,23 +995,5 @@ int docker_volume_remove(struct docker *d, const char *name, char *err, size_t e
 int docker_volume_list(struct docker *d, const char *const *labels, size_t nlabels,
                        json_t **out, char *err, size_t errlen)
 {
-    struct strbuf p = {0};
-    strbuf_adds(&p, "/volumes");
-    if (nlabels) {
-        char *f = docker_label_filters(labels, nlabels);
-        strbuf_adds(&p, "?filters=");
-        docker_urlencode(&p, f);
-        free(f);
-    }
-    json_t *resp = NULL;
-    *out = NULL;
-    int rc = json_request(d, "list volumes", "GET", p.buf, NULL, CALL_TIMEOUT_S, NULL, &resp, err,
-                          errlen);
-    strbuf_release(&p);
-    if (rc != CC_OK)
-        return rc;
-    json_t *vols = json_object_get(resp, "Volumes");
-    *out = json_is_array(vols) ? json_incref(vols) : json_array();
-    json_decref(resp);
-    return CC_OK;
+    return list_call(d, "list volumes", "/volumes", "Volumes", labels, nlabels, out, err, errlen);
 }

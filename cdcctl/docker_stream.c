@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 
 /* ------------------------------------------------------------------ lines */
 
@@ -103,6 +104,7 @@ struct pull_progress {
     struct layer *layers;
     size_t nlayers, cap;
     int nrows; /* tty: rows drawn in the current block of layer lines */
+    int width; /* tty: terminal columns (0 = unknown) */
     char *error;
 };
 
@@ -112,6 +114,9 @@ struct pull_progress *pull_progress_new(const char *image, FILE *out, int tty)
     p->image = xstrdup(image ? image : "");
     p->out = out;
     p->tty = tty;
+    struct winsize ws;
+    if (tty && out && ioctl(fileno(out), TIOCGWINSZ, &ws) == 0)
+        p->width = ws.ws_col;
     return p;
 }
 
@@ -199,13 +204,17 @@ static int pull_line(const char *line, size_t len, void *ctx)
     }
     if (id && *id) {
         struct layer *l = find_layer(p, id);
-        int changed = !l->status || strcmp(l->status, status) != 0;
+        /* "Retrying in 5 seconds" ticks every second: one kind of status */
+        size_t kind = strncmp(status, "Retrying in ", 12) == 0 ? 12 : strlen(status);
+        int changed = !l->status || strlen(l->status) != kind || strncmp(l->status, status, kind) != 0;
         if (p->tty) {
             json_t *pd = json_object_get(o, "progressDetail");
             long long cur = (long long)json_integer_value(json_object_get(pd, "current"));
             long long tot = (long long)json_integer_value(json_object_get(pd, "total"));
             struct strbuf sb = {0};
             pull_progress_format_line(&sb, id, status, cur, tot);
+            if (p->width > 1 && sb.len >= (size_t)p->width) /* a wrapped row breaks the redraw */
+                sb.buf[p->width - 1] = '\0';
             pull_draw_tty(p, l, sb.buf);
             strbuf_release(&sb);
         } else if (changed) {
@@ -213,7 +222,7 @@ static int pull_line(const char *line, size_t len, void *ctx)
         }
         if (changed) {
             free(l->status);
-            l->status = xstrdup(status);
+            l->status = xstrndup(status, kind);
         }
     } else {
         if (p->tty)

@@ -118,6 +118,29 @@ static void test_pull_error_only_error_field_and_no_final_newline(void **state)
     free(out);
 }
 
+static void test_pull_retry_ticks_once(void **state)
+{
+    (void)state;
+    static const char stream[] =
+        "{\"status\":\"Downloading\",\"progressDetail\":{\"current\":1,\"total\":9},\"id\":\"L\"}\n"
+        "{\"status\":\"Retrying in 3 seconds\",\"progressDetail\":{},\"id\":\"L\"}\n"
+        "{\"status\":\"Retrying in 2 seconds\",\"progressDetail\":{},\"id\":\"L\"}\n"
+        "{\"status\":\"Retrying in 1 second\",\"progressDetail\":{},\"id\":\"L\"}\n"
+        "{\"status\":\"Downloading\",\"progressDetail\":{\"current\":1,\"total\":9},\"id\":\"L\"}\n"
+        "{\"status\":\"Retrying in 5 seconds\",\"progressDetail\":{},\"id\":\"L\"}\n"
+        "{\"status\":\"Retrying in 4 seconds\",\"progressDetail\":{},\"id\":\"L\"}\n"
+        "{\"errorDetail\":{\"message\":\"expected HTTP 206 from byte range request\"},"
+        "\"error\":\"expected HTTP 206 from byte range request\"}\n";
+    char err[ERRLEN] = "";
+    int rc;
+    char *out = render_pull("r:1", stream, 10, 0, &rc, err, sizeof err);
+    assert_int_equal(rc, CC_ERR);
+    assert_string_equal(err, "expected HTTP 206 from byte range request");
+    assert_string_equal(out, "pull r:1: L: Downloading\npull r:1: L: Retrying in 3 seconds\n"
+                             "pull r:1: L: Downloading\npull r:1: L: Retrying in 5 seconds\n");
+    free(out);
+}
+
 static void test_pull_silent(void **state)
 {
     (void)state;
@@ -586,6 +609,7 @@ int main(void)
         cmocka_unit_test(test_pull_plain_lines_any_chunking),
         cmocka_unit_test(test_pull_error_inside_200_stream),
         cmocka_unit_test(test_pull_error_only_error_field_and_no_final_newline),
+        cmocka_unit_test(test_pull_retry_ticks_once),
         cmocka_unit_test(test_pull_silent),
         cmocka_unit_test(test_progress_line_format),
         cmocka_unit_test(test_pull_tty_redraws_in_place),
