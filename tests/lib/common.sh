@@ -15,7 +15,11 @@ skip() { echo "SKIP: $*" >&2; exit 77; }
 fail() { echo "FAIL: $*" >&2; exit 1; }
 pass_msg() { echo "ok: $*"; }
 need_cmd() { for c in "$@"; do command -v "$c" >/dev/null 2>&1 || skip "'$c' not found"; done; }
-mktmp() { local d; d=$(mktemp -d /tmp/cdcctl-test.XXXXXX); on_exit "rm -rf '$d'"; echo "$d"; }
+# Every temp dir of a test lives under one root removed at exit, so `d=$(mktmp)`
+# works even though the command substitution runs in a subshell.
+TEST_TMPROOT=$(mktemp -d /tmp/cdcctl-test.XXXXXX)
+on_exit "rm -rf '$TEST_TMPROOT'"
+mktmp() { mktemp -d "$TEST_TMPROOT/tmp.XXXXXX"; }
 # A free TCP port on 127.0.0.1 (asks the kernel, then releases it).
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 # wait_for SECONDS CMD...: retries CMD every 0.2 s until it succeeds or time runs out.
