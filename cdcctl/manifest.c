@@ -239,30 +239,50 @@ int mstrlist(struct mctx *c, struct ynode *n, struct strlist *out)
     return CC_OK;
 }
 
-int mread_file(struct mctx *c, struct mpos pos, const char *rel, unsigned char **data, size_t *len)
+static int copy_embedded(const struct embedded_file *f, unsigned char **data, size_t *len)
+{
+    char *buf = xmalloc(f->len + 1);
+    memcpy(buf, f->data, f->len);
+    buf[f->len] = '\0';
+    *data = (unsigned char *)buf;
+    *len = f->len;
+    return CC_OK;
+}
+
+int mread_file(struct mctx *c, struct mpos pos, char **rel, unsigned char **data, size_t *len)
 {
     char rerr[ERRLEN];
     char *buf = NULL;
+    const struct embedded_file *f;
     *data = NULL;
     *len = 0;
-    if (!c->dir && rel[0] != '/') {
-        /* The built-in manifest: paths are relative to manifests/ in the repository. */
-        char *p = mpath_join("/manifests", rel);
-        const struct embedded_file *f = embedded_find(p + 1);
+    if (!strncmp(*rel, EMBEDDED_PREFIX, strlen(EMBEDDED_PREFIX))) {
+        /* embedded:PATH: the file compiled into cdcctl, wherever the manifest is. */
+        const char *name = *rel + strlen(EMBEDDED_PREFIX);
+        f = *name ? embedded_find(name) : NULL;
+        if (!f)
+            return merr(c, pos, "unknown embedded file \"%s\" (embedded:PATH names a file compiled into cdcctl, e.g. embedded:config/schema.sql)", name);
+        return copy_embedded(f, data, len);
+    }
+    if (!c->dir && (*rel)[0] != '/') {
+        /* The built-in manifest: paths are relative to manifests/ in the repository.
+         * The model keeps them as embedded:PATH, so `cdcctl config` output resolves
+         * to the same files wherever it is saved. */
+        char *p = mpath_join("/manifests", *rel);
+        f = embedded_find(p + 1);
         if (!f) {
             int rc = merr(c, pos, "no built-in file \"%s\" (the built-in manifest can only use files compiled into cdcctl)", p + 1);
             free(p);
             return rc;
         }
+        free(*rel);
+        *rel = xmalloc(strlen(EMBEDDED_PREFIX) + strlen(p + 1) + 1);
+        strcpy(*rel, EMBEDDED_PREFIX);
+        strcat(*rel, p + 1);
         free(p);
-        buf = xmalloc(f->len + 1);
-        memcpy(buf, f->data, f->len);
-        buf[f->len] = '\0';
-        *data = (unsigned char *)buf;
-        *len = f->len;
-        return CC_OK;
+        return copy_embedded(f, data, len);
     }
-    char *path = mpath_join(c->dir, rel);
+    char *path = mpath_join(c->dir, *rel);
     int rc = read_file(path, &buf, len, rerr, sizeof rerr);
     free(path);
     if (rc != CC_OK)

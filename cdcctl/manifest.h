@@ -52,7 +52,9 @@ struct mount_spec {
 /* files: written into the container before it starts (archive upload). */
 struct file_spec {
     char *target;        /* absolute path in the container */
-    char *source;        /* as written (relative to the manifest dir); NULL when inline */
+    char *source;        /* as written (relative to the manifest dir, or "embedded:PATH" for the
+                            embedded file PATH); in the built-in manifest a relative path is
+                            kept as "embedded:PATH"; NULL when inline */
     char *secret;        /* `secret: NAME`: content is the secret NAME (see secret.h), resolved
                             by the stack at `up` time, never stored in the manifest; data NULL */
     unsigned char *data; /* the resolved content (source read, or `content`) */
@@ -138,7 +140,8 @@ struct tidb_section {
     char *service;  /* service name (default "tidb"); may be external */
     int port;       /* SQL port inside the network / of the external endpoint, default 4000 */
     char *pd_service; /* default "pd"; used to wait for TiKV stores Up (may be NULL) */
-    char *schema;   /* path as written (relative to manifest dir), e.g. config/schema.sql */
+    char *schema;   /* path as written (relative to manifest dir), e.g. config/schema.sql, or
+                       embedded:PATH (like file_spec.source) */
     unsigned char *schema_sql; /* resolved content, NUL-terminated */
     size_t schema_len;
     struct tidb_user *users;
@@ -152,7 +155,8 @@ struct ticdc_section {
     char *changefeed;   /* changefeed id, ^[a-zA-Z0-9]+(-[a-zA-Z0-9]+)*$, default "shop-cdc" */
     char *sink_uri;     /* NULL -> derived from the kafka section */
     struct strlist filter_rules; /* default ["shop.*"] */
-    char *config;       /* optional JSON file with extra replica_config (relative path as written) */
+    char *config;       /* optional JSON file with extra replica_config (path as written, or
+                           embedded:PATH, like file_spec.source) */
     unsigned char *config_json;  /* resolved content of `config`, or NULL */
     size_t config_len;
 };
@@ -208,7 +212,8 @@ struct manifest_source {
  * (free with manifest_free). On failure returns CC_EINVAL (bad manifest: err is
  * "file:line:column: key: why") or CC_ERR (unreadable file), and *out is NULL.
  * Relative `files:`/`schema`/`config`/bind sources are read here, from disk next to
- * the manifest or from the embedded files for the built-in manifest. */
+ * the manifest or from the embedded files for the built-in manifest; an
+ * "embedded:PATH" source is always the embedded file PATH (unknown: CC_EINVAL). */
 int manifest_load(const struct manifest_source *src, struct manifest **out, char *err, size_t errlen);
 
 /* Parses a manifest from memory (tests). `name` is used in messages, `dir` for

@@ -453,7 +453,7 @@ static int parse_file(struct mctx *c, struct ynode *v, struct file_spec *f, cons
                                    : "one of source, content or secret is required");
     if (rc == CC_OK && f->source) {
         size_t old = mpath_key(c, "source");
-        rc = mread_file(c, src_node->pos, f->source, &f->data, &f->len);
+        rc = mread_file(c, src_node->pos, &f->source, &f->data, &f->len);
         if (rc == CC_OK)
             mpath_pop(c, old);
     }

@@ -76,9 +76,16 @@ int mbool(struct mctx *c, struct ynode *n, int *out);
 int mduration(struct mctx *c, struct ynode *n, int64_t *out_ns);
 int mstrlist(struct mctx *c, struct ynode *n, struct strlist *out); /* list of scalars */
 
-/* Reads a file named in the manifest (relative to the manifest dir, or an embedded
- * file for the built-in manifest) into a malloc'd NUL-terminated buffer. */
-int mread_file(struct mctx *c, struct mpos pos, const char *rel, unsigned char **data,
+/* The prefix of a path that names an embedded file ("embedded:config/schema.sql"),
+ * resolved the same wherever the manifest lives. */
+#define EMBEDDED_PREFIX "embedded:"
+
+/* Reads a file named in the manifest into a malloc'd NUL-terminated buffer:
+ * "embedded:PATH" is the embedded file PATH (unknown -> error at pos); otherwise
+ * relative to the manifest dir, or, for the built-in manifest, to manifests/ among
+ * the embedded files, and then *rel (malloc'd) is replaced by its "embedded:PATH"
+ * form. */
+int mread_file(struct mctx *c, struct mpos pos, char **rel, unsigned char **data,
                size_t *len);
 
 /* Lexically cleaned absolute path ("." and ".." removed). NULL when rel is relative

@@ -124,7 +124,7 @@ int mparse_tidb(struct mctx *c, struct ynode *seckey, struct ynode *v)
         } else if (!strcmp(key, "schema")) {
             rc = mstr_req(c, val, &t->schema);
             if (rc == CC_OK)
-                rc = mread_file(c, val->pos, t->schema, &t->schema_sql, &t->schema_len);
+                rc = mread_file(c, val->pos, &t->schema, &t->schema_sql, &t->schema_len);
         } else if (!strcmp(key, "users")) {
             rc = mexpect(c, val, YN_SEQ);
             if (rc == CC_OK && val->n) {
@@ -201,7 +201,7 @@ int mparse_ticdc(struct mctx *c, struct ynode *seckey, struct ynode *v)
         } else if (!strcmp(key, "config")) {
             rc = mstr_req(c, val, &t->config);
             if (rc == CC_OK)
-                rc = mread_file(c, val->pos, t->config, &t->config_json, &t->config_len);
+                rc = mread_file(c, val->pos, &t->config, &t->config_json, &t->config_len);
             if (rc == CC_OK) {
                 json_error_t jerr;
                 json_t *j = json_loadb((const char *)t->config_json, t->config_len, 0, &jerr);

@@ -30,6 +30,7 @@ static int k_image(struct mctx *c, struct ynode *v, struct service *s)
 static int k_build(struct mctx *c, struct ynode *v, struct service *s)
 {
     char *ctx = NULL;
+    struct ynode *ctx_node = v;
     struct build_spec *b = s->build = xcalloc(1, sizeof *s->build);
     if (v->type == YN_SCALAR) {
         if (mstr_req(c, v, &ctx) != CC_OK)
@@ -41,6 +42,7 @@ static int k_build(struct mctx *c, struct ynode *v, struct service *s)
             int rc;
             if (!strcmp(key, "context")) {
                 free(ctx);
+                ctx_node = v->vals[i];
                 rc = mstr_req(c, v->vals[i], &ctx);
             } else if (!strcmp(key, "dockerfile")) {
                 rc = mstr_req(c, v->vals[i], &b->dockerfile);
@@ -63,8 +65,12 @@ static int k_build(struct mctx *c, struct ynode *v, struct service *s)
     if (!ctx)
         ctx = xstrdup(".");
     int rc = CC_OK;
-    if (!strcmp(ctx, "embedded:consumer") || c->m->builtin) {
+    if (!strcmp(ctx, EMBEDDED_PREFIX "consumer") || c->m->builtin) {
         b->embedded = 1;
+    } else if (!strncmp(ctx, EMBEDDED_PREFIX, strlen(EMBEDDED_PREFIX))) {
+        if (ctx_node != v) /* written as {context: ...} */
+            mpath_key(c, "context");
+        rc = merr(c, ctx_node->pos, "unknown embedded build context \"%s\" (cdcctl carries only embedded:consumer)", ctx);
     } else if (strstr(ctx, "://") || !strncmp(ctx, "git@", 4)) {
         rc = merr(c, v->pos, "remote build context \"%s\" is not supported: use a local directory", ctx);
     } else {

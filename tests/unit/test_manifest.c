@@ -196,11 +196,10 @@ static void service_eq(const struct service *a, const struct service *b)
     str_eq("external", a->external, b->external);
 }
 
-static void manifest_eq(const struct manifest *a, const struct manifest *b)
+/* The same model, wherever each manifest was loaded from (dir and builtin not compared). */
+static void model_eq(const struct manifest *a, const struct manifest *b)
 {
     str_eq("project", a->project, b->project);
-    str_eq("dir", a->dir, b->dir);
-    assert_int_equal(a->builtin, b->builtin);
     assert_int_equal(a->nservices, b->nservices);
     for (size_t i = 0; i < a->nservices; i++)
         service_eq(&a->services[i], &b->services[i]);
@@ -248,6 +247,13 @@ static void manifest_eq(const struct manifest *a, const struct manifest *b)
     str_eq("consumer.es_index_prefix", a->consumer.es_index_prefix, b->consumer.es_index_prefix);
     str_eq("consumer.log_file", a->consumer.log_file, b->consumer.log_file);
     kvlist_eq("consumer.properties", &a->consumer.properties, &b->consumer.properties);
+}
+
+static void manifest_eq(const struct manifest *a, const struct manifest *b)
+{
+    str_eq("dir", a->dir, b->dir);
+    assert_int_equal(a->builtin, b->builtin);
+    model_eq(a, b);
 }
 
 /* to_yaml -> parse -> same model, and to_yaml of that is the same text. */
@@ -623,11 +629,10 @@ static void test_builtin_manifest(void **state)
         for (size_t j = 0; j < s->nfiles; j++) {
             if (!s->files[j].source)
                 continue;
-            char name[PATH_MAX];
+            /* written ../monitoring/x, kept as embedded:monitoring/x */
             const char *src_path = s->files[j].source;
-            assert_true(!strncmp(src_path, "../", 3));
-            snprintf(name, sizeof name, "%s", src_path + 3);
-            const struct embedded_file *ef = embedded_find(name);
+            assert_true(!strncmp(src_path, "embedded:monitoring/", 20));
+            const struct embedded_file *ef = embedded_find(src_path + 9);
             assert_non_null(ef);
             assert_int_equal(s->files[j].len, ef->len);
             assert_memory_equal(s->files[j].data, ef->data, ef->len);
@@ -638,6 +643,7 @@ static void test_builtin_manifest(void **state)
         }
     }
     if (m->tidb.schema) {
+        assert_string_equal(m->tidb.schema, "embedded:config/schema.sql");
         const struct embedded_file *ef = embedded_find("config/schema.sql");
         assert_non_null(ef);
         assert_int_equal(m->tidb.schema_len, ef->len);
@@ -673,6 +679,94 @@ static void test_builtin_paths(void **state)
     assert_int_equal(m->services[0].build->embedded, 1);
     assert_null(m->services[0].build->context);
     assert_string_equal(m->services[0].image, "p-a:local");
+    manifest_free(m);
+}
+
+/* `cdcctl config > DIR/cdcctl.yaml` of the built-in manifest, then `-f DIR/cdcctl.yaml`
+ * from another directory: the same model, with the same file contents. */
+static void test_builtin_config_round_trip(void **state)
+{
+    (void)state;
+    struct manifest_source src = SRC;
+    struct manifest *m = NULL, *again = NULL;
+    char err[ERRLEN] = "", cwd[PATH_MAX], dir[] = "/tmp/test_manifest.XXXXXX", path[PATH_MAX];
+    int rc = manifest_load(&src, &m, err, sizeof err);
+    if (rc != CC_OK)
+        fail_msg("the built-in manifest does not load: %s", err);
+    char *yaml = manifest_to_yaml(m);
+    assert_non_null(strstr(yaml, "source: embedded:monitoring/prometheus.yml\n"));
+    assert_non_null(strstr(yaml, "schema: embedded:config/schema.sql\n"));
+    assert_non_null(strstr(yaml, "config: embedded:config/changefeed.json\n"));
+    assert_non_null(strstr(yaml, "context: embedded:consumer\n"));
+    assert_null(strstr(yaml, "../"));
+
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/cdcctl.yaml", dir);
+    assert_int_equal(write_file_atomic(path, yaml, strlen(yaml), 0644, err, sizeof err), CC_OK);
+    assert_int_equal(chdir("/"), 0);
+    src.path = path;
+    rc = manifest_load(&src, &again, err, sizeof err);
+    assert_int_equal(chdir(cwd), 0);
+    unlink(path);
+    rmdir(dir);
+    if (rc != CC_OK)
+        fail_msg("the saved built-in manifest does not load: %s\n--\n%s", err, yaml);
+    assert_int_equal(again->builtin, 0);
+    assert_string_equal(again->dir, dir);
+    model_eq(m, again);
+    assert_true(again->tidb.schema_len > 0);
+    char *yaml2 = manifest_to_yaml(again);
+    assert_string_equal(yaml, yaml2);
+    free(yaml);
+    free(yaml2);
+    manifest_free(again);
+    manifest_free(m);
+}
+
+/* embedded:PATH in a manifest on disk: the embedded file, the path kept as written;
+ * relative paths next to it stay relative. */
+static void test_embedded_paths(void **state)
+{
+    (void)state;
+    struct manifest *m = parse_ok("project: p\nservices:\n  a:\n    build: {context: embedded:consumer}\n"
+                                  "    files:\n"
+                                  "      - target: /e\n        source: embedded:./monitoring/prometheus.yml\n"
+                                  "      - target: /r\n        source: files/hello.txt\n"
+                                  "tidb:\n  service: a\n  schema: embedded:config/schema.sql\n"
+                                  "ticdc:\n  service: a\n  config: embedded:config/changefeed.json\n");
+    const struct service *a = svc(m, "a");
+    assert_int_equal(a->build->embedded, 1);
+    assert_null(a->build->context);
+    const struct embedded_file *prom = embedded_find("monitoring/prometheus.yml");
+    const struct embedded_file *schema = embedded_find("config/schema.sql");
+    const struct embedded_file *feed = embedded_find("config/changefeed.json");
+    assert_non_null(prom);
+    assert_non_null(schema);
+    assert_non_null(feed);
+    assert_string_equal(a->files[0].source, "embedded:./monitoring/prometheus.yml");
+    assert_int_equal(a->files[0].len, prom->len);
+    assert_memory_equal(a->files[0].data, prom->data, prom->len);
+    assert_string_equal(a->files[1].source, "files/hello.txt");
+    assert_string_equal(m->tidb.schema, "embedded:config/schema.sql");
+    assert_int_equal(m->tidb.schema_len, schema->len);
+    assert_memory_equal(m->tidb.schema_sql, schema->data, schema->len);
+    assert_string_equal(m->ticdc.config, "embedded:config/changefeed.json");
+    assert_int_equal(m->ticdc.config_len, feed->len);
+    assert_memory_equal(m->ticdc.config_json, feed->data, feed->len);
+    round_trip(m, data_dir);
+    manifest_free(m);
+
+    /* in a built-in manifest too, embedded:PATH is the repository path */
+    static const char text[] = "project: p\nservices:\n  a:\n    image: x\n    files:\n"
+                               "      - target: /s.sql\n        source: embedded:config/schema.sql\n";
+    char err[ERRLEN] = "";
+    int rc = manifest_parse(text, strlen(text), "<built-in>/manifests/x.yaml", NULL, &SRC, &m,
+                            err, sizeof err);
+    if (rc != CC_OK)
+        fail_msg("%s", err);
+    assert_string_equal(m->services[0].files[0].source, "embedded:config/schema.sql");
+    assert_int_equal(m->services[0].files[0].len, schema->len);
     manifest_free(m);
 }
 
@@ -925,6 +1019,8 @@ int main(void)
         cmocka_unit_test(test_round_trip_edge_values),
         cmocka_unit_test(test_builtin_manifest),
         cmocka_unit_test(test_builtin_paths),
+        cmocka_unit_test(test_builtin_config_round_trip),
+        cmocka_unit_test(test_embedded_paths),
         cmocka_unit_test(test_load_errors),
         cmocka_unit_test(test_project),
         cmocka_unit_test(test_section_defaults),

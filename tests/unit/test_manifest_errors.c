@@ -364,6 +364,31 @@ static void test_error_yaml(void **state)
                  "t.yaml:5:5: services.a: mapping keys must be strings");
 }
 
+/* embedded:PATH names a file compiled into cdcctl; an unknown one is an error at the
+ * value, in every key that takes a path. */
+static void test_error_embedded(void **state)
+{
+    (void)state;
+    expect_error(HEAD "    files:\n      - target: /x\n        source: embedded:config/nope.sql\n",
+                 "t.yaml:7:17: services.a.files[0].source: unknown embedded file \"config/nope.sql\" (embedded:PATH names a file compiled into cdcctl, e.g. embedded:config/schema.sql)");
+    expect_error(HEAD "    files:\n      - target: /x\n        source: \"embedded:\"\n",
+                 "t.yaml:7:17: services.a.files[0].source: unknown embedded file \"\" (embedded:PATH names a file compiled into cdcctl, e.g. embedded:config/schema.sql)");
+    /* the path is the embedded repository path, not relative to manifests/ */
+    expect_error(HEAD "    files:\n      - target: /x\n        source: embedded:../config/schema.sql\n",
+                 "t.yaml:7:17: services.a.files[0].source: unknown embedded file \"../config/schema.sql\" (embedded:PATH names a file compiled into cdcctl, e.g. embedded:config/schema.sql)");
+    expect_error(HEAD "tidb:\n  service: a\n  schema: embedded:schema.sql\n",
+                 "t.yaml:7:11: tidb.schema: unknown embedded file \"schema.sql\" (embedded:PATH names a file compiled into cdcctl, e.g. embedded:config/schema.sql)");
+    expect_error(HEAD "ticdc:\n  service: a\n  config: embedded:config/changefeed.yaml\n",
+                 "t.yaml:7:11: ticdc.config: unknown embedded file \"config/changefeed.yaml\" (embedded:PATH names a file compiled into cdcctl, e.g. embedded:config/schema.sql)");
+    /* an embedded file that exists but is not JSON is still checked */
+    expect_error(HEAD "ticdc:\n  service: a\n  config: embedded:config/schema.sql\n",
+                 "t.yaml:7:11: ticdc.config: \"embedded:config/schema.sql\" is not a JSON object: '[' or '{' expected near '-'");
+    expect_error("project: p\nservices:\n  a:\n    build: embedded:producer\n",
+                 "t.yaml:4:12: services.a.build: unknown embedded build context \"embedded:producer\" (cdcctl carries only embedded:consumer)");
+    expect_error("project: p\nservices:\n  a:\n    build:\n      dockerfile: D\n      context: embedded:config\n",
+                 "t.yaml:6:16: services.a.build.context: unknown embedded build context \"embedded:config\" (cdcctl carries only embedded:consumer)");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -375,6 +400,7 @@ int main(void)
         cmocka_unit_test(test_error_ports),
         cmocka_unit_test(test_error_values),
         cmocka_unit_test(test_error_yaml),
+        cmocka_unit_test(test_error_embedded),
     };
     return cmocka_run_group_tests_name("manifest_errors", tests, setup, NULL);
 }
