@@ -1,6 +1,7 @@
 /* cli: helpers shared by the cmd_*.c command implementations. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -24,7 +25,13 @@ int cli_load_manifest(const struct cli_ctx *ctx, struct manifest **out)
     struct manifest_source src = {0};
     char err[ERRLEN];
     src.path = ctx->file;
-    if (!src.path && access("cdcctl.yaml", F_OK) == 0)
+    /* ./cdcctl.yaml is picked up when present, except when it is our own stdout:
+     * `cdcctl config > cdcctl.yaml` must print the built-in manifest, not read the
+     * empty file the shell just created. */
+    struct stat local, out;
+    if (!src.path && stat("cdcctl.yaml", &local) == 0 &&
+        !(fstat(STDOUT_FILENO, &out) == 0 && local.st_dev == out.st_dev &&
+          local.st_ino == out.st_ino))
         src.path = "cdcctl.yaml";
     src.project = ctx->project;
     int rc = manifest_load(&src, out, err, sizeof err);
