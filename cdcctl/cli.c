@@ -28,10 +28,10 @@ int cli_load_manifest(const struct cli_ctx *ctx, struct manifest **out)
     /* ./cdcctl.yaml is picked up when present, except when it is our own stdout:
      * `cdcctl config > cdcctl.yaml` must print the built-in manifest, not read the
      * empty file the shell just created. */
-    struct stat local, out;
+    struct stat local, st_out;
     if (!src.path && stat("cdcctl.yaml", &local) == 0 &&
-        !(fstat(STDOUT_FILENO, &out) == 0 && local.st_dev == out.st_dev &&
-          local.st_ino == out.st_ino))
+        !(fstat(STDOUT_FILENO, &st_out) == 0 && local.st_dev == st_out.st_dev &&
+          local.st_ino == st_out.st_ino))
         src.path = "cdcctl.yaml";
     src.project = ctx->project;
     int rc = manifest_load(&src, out, err, sizeof err);
