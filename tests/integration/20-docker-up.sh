@@ -22,6 +22,7 @@ unset GREETING WEB_IMAGE ABOUT
 
 run_cdcctl -f "$M" up
 expect_rc "up of a 4-service stack" 0
+COLD_MS=$CC_MS
 
 # --- containers, names, labels
 assert_eq "containers labelled io.cdcctl.project=$P" 4 "$(count_containers "$P")"
@@ -56,6 +57,9 @@ assert_eq "db state" running "$(docker inspect -f '{{.State.Status}}' "$DB")"
 assert_eq "app state" running "$(docker inspect -f '{{.State.Status}}' "$APP")"
 assert_eq "init state (one-shot)" "exited 0" "$(docker inspect -f '{{.State.Status}} {{.State.ExitCode}}' "$INIT")"
 assert_eq "init output" "init done" "$(docker logs "$INIT" 2>&1)"
+run_cdcctl -f "$M" logs init
+expect_rc "cdcctl logs init" 0
+assert_eq "cdcctl logs init prints its output" "init done" "$CC_OUT"
 
 # --- uploaded files (source: and content:, with mode)
 assert_eq "uploaded /www/index.html via the published port" "hello from $P" \
@@ -95,4 +99,29 @@ pass_msg "app started $(ms "$app_start" "$init_end") ms after init finished"
 [ "$app_start" -ge $(( web_start + 1500000000 )) ] ||
     fail "app started $(ms "$app_start" "$web_start") ms after web, before web could be healthy (service_healthy)"
 pass_msg "app started $(ms "$app_start" "$web_start") ms after web (healthy after >= 1500 ms)"
-echo "20-docker-up: cold up of 4 services took ${CC_MS} ms"
+echo "20-docker-up: cold up of 4 services took ${COLD_MS} ms"
+
+# --- a dependency that fails: up exits 1 naming the service, its state and its log tail,
+# and the dependent is not started.
+PF=cdcctl-it-upfail-$$
+docker_project "$PF"
+# expect_failure FIXTURE FAILED DEPENDENT WORD...: up fails; the output names FAILED and
+# every WORD; DEPENDENT never ran.
+expect_failure() {
+    local f=$1 failed=$2 dependent=$3 w both
+    shift 3
+    PROJECT=$PF run_cdcctl -f "$(fixture "$f" "$T")" up --timeout 60
+    expect_rc "$f: up with a failing dependency" 1
+    both="$CC_OUT
+$CC_ERR"
+    for w in "$failed" "$@"; do
+        printf '%s\n' "$both" | grep -qF -- "$w" || { show_cdcctl; fail "$f: the failure report does not mention '$w'"; }
+    done
+    pass_msg "$f: reported: $(printf '%s\n' "$CC_ERR" | grep '^cdcctl: ' | head -1)"
+    assert_eq "$f: $dependent was never started" "" \
+        "$(docker ps -aq --filter "label=io.cdcctl.project=$PF" --filter "label=io.cdcctl.service=$dependent" \
+             --filter status=running --filter status=exited)"
+    docker_cleanup_project "$PF"
+}
+expect_failure up-unhealthy.yaml sick needs unhealthy sick-log-line-2
+expect_failure up-exit.yaml migrate after 3 migrate-log-line

@@ -48,12 +48,14 @@ for r in rows:
         bad.append("%s: health %r, expected %r" % (n, r.get("health"), health))
     if r.get("ok") is not ok: bad.append("%s: ok %r, expected %r" % (n, r.get("ok"), ok))
     flat = json.dumps(r)
-    if state != "missing" and "cdcctl-test/busybox:1" not in flat: bad.append("%s: the image is not in its row: %s" % (n, flat))
-    if state == "running" and not any("uptime" in k or "started" in k for k in r):
-        bad.append("%s: no uptime field in its row: %s" % (n, flat))
-    if n == "web" and state != "missing":
-        if "127.0.0.1:%s" % port not in flat or "8080" not in flat:
-            bad.append("web: published port 127.0.0.1:%s -> 8080 not in its row: %s" % (port, flat))
+    if state != "missing" and r.get("image") != "cdcctl-test/busybox:1":
+        bad.append("%s: \"image\" is not cdcctl-test/busybox:1: %s" % (n, flat))
+    if state == "running" and not r.get("uptime"):
+        bad.append("%s: no \"uptime\" in its row: %s" % (n, flat))
+    if n == "web" and state == "running":
+        ports = json.dumps(r.get("ports"))
+        if "127.0.0.1:%s" % port not in ports or "8080" not in ports:
+            bad.append("web: published port 127.0.0.1:%s -> 8080 not in its \"ports\": %s" % (port, flat))
 if doc.get("ok") is not want_ok:
     bad.append("top-level ok %r, expected %r" % (doc.get("ok"), want_ok))
 if bad:
