@@ -124,6 +124,10 @@ static int transport_error(struct docker *d, const char *what, CURLcode c, char 
 {
     long oserr = 0;
     curl_easy_getinfo(d->curl, CURLINFO_OS_ERRNO, &oserr);
+    /* curl's text without its ", errno N" tail: the sentence is for people */
+    char *tail = strstr(d->curl_err, ", errno ");
+    if (tail)
+        *tail = '\0';
     const char *detail = d->curl_err[0] ? d->curl_err : curl_easy_strerror(c);
     if (c == CURLE_COULDNT_CONNECT) {
         if (oserr == EACCES || oserr == EPERM)
@@ -161,11 +165,20 @@ static int transport_error(struct docker *d, const char *what, CURLcode c, char 
         return cc_errf(err, errlen, CC_ERR,
                        "cannot reach the Docker daemon at %s: TLS failed: %s (check the client "
                        "certificate in DOCKER_CERT_PATH)", d->host, detail);
+    /* while connecting (ping), every failure means the daemon cannot be reached */
+    int opening = strcmp(what, "ping") == 0 || strcmp(what, "version") == 0;
+    const char *hint = !d->tls && !d->sock ? " (is it a TLS port? set DOCKER_TLS_VERIFY=1)" : "";
     if (c == CURLE_GOT_NOTHING || c == CURLE_RECV_ERROR || c == CURLE_SEND_ERROR ||
-        c == CURLE_PARTIAL_FILE)
-        return cc_errf(err, errlen, CC_ERR, "docker: %s: the daemon at %s closed the connection: %s%s",
-                       what, d->host, detail,
-                       !d->tls && !d->sock ? " (a TLS port? set DOCKER_TLS_VERIFY=1)" : "");
+        c == CURLE_PARTIAL_FILE) {
+        if (opening)
+            return cc_errf(err, errlen, CC_ERR,
+                           "cannot reach the Docker daemon at %s: it closed the connection: %s%s",
+                           d->host, detail, hint);
+        return cc_errf(err, errlen, CC_ERR, "docker: %s: the daemon at %s closed the connection: %s",
+                       what, d->host, detail);
+    }
+    if (opening)
+        return cc_errf(err, errlen, CC_ERR, "cannot reach the Docker daemon at %s: %s", d->host, detail);
     return cc_errf(err, errlen, CC_ERR, "docker: %s: %s", what, detail);
 }
 
@@ -465,14 +478,12 @@ static int negotiate(struct docker *d, char *err, size_t errlen)
     char daemon_max[16] = "", daemon_min[16] = "";
     snprintf(daemon_max, sizeof daemon_max, "%s", r.api_version);
     if (!daemon_max[0]) {
-        long status = 0;
         json_t *v = NULL;
         struct request vr = {.method = "GET", .path = "/version", .timeout_s = 30};
         struct response vresp = {0};
         rc = perform(d, &vr, &vresp, "version", err, errlen);
-        status = vresp.status;
-        if (rc == CC_OK && status == 200)
-            v = json_loadb(vresp.body.buf ? vresp.body.buf : "", vresp.body.len, 0, NULL);
+        if (rc == CC_OK && vresp.status == 200 && vresp.body.len)
+            v = json_loadb(vresp.body.buf, vresp.body.len, 0, NULL);
         strbuf_release(&vresp.body);
         if (rc != CC_OK)
             goto out;
@@ -653,6 +664,14 @@ int docker_image_inspect(struct docker *d, const char *image, json_t **out, char
                        NULL, out, err, errlen);
 }
 
+/* Frees a string that may hold credentials, zeroing it first. */
+static void wipe_free(char *s)
+{
+    if (s)
+        OPENSSL_cleanse(s, strlen(s));
+    free(s);
+}
+
 static int pull_sink(const char *data, size_t len, void *ctx)
 {
     pull_progress_feed(ctx, data, len);
@@ -714,20 +733,14 @@ int docker_image_pull(struct docker *d, const char *image, FILE *progress, char 
         rc = cc_errf(err, errlen, CC_ERR, "docker: %s: %s", what.buf, msg);
 out:
     pull_progress_free(pp);
-    if (hdr.buf)
-        OPENSSL_cleanse(hdr.buf, hdr.len);
-    strbuf_release(&hdr);
+    wipe_free(strbuf_detach(&hdr)); /* credentials */
+    wipe_free(config);
+    wipe_free(auth);
     strbuf_release(&path);
     strbuf_release(&what);
     free(repo);
     free(tag);
     free(registry);
-    if (config)
-        OPENSSL_cleanse(config, strlen(config));
-    free(config);
-    if (auth)
-        OPENSSL_cleanse(auth, strlen(auth));
-    free(auth);
     return rc;
 }
 
