@@ -5,6 +5,7 @@
  * recreate / create. A no-op `up` therefore costs two daemon round trips. */
 #include "stack.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +21,7 @@
 #define RECREATE_STOP_S 10  /* stop timeout for a container being replaced */
 /* A container started by this `up` without a healthcheck must have been running
  * this long before it counts as ready, so one that exits at once is caught. */
-#define SETTLE_S 0.3
+#define SETTLE_S 0.2
 
 enum action { ACT_KEEP, ACT_START, ACT_CREATE, ACT_RECREATE };
 
@@ -39,10 +40,29 @@ struct plan {
     char **secret;    /* svc->nfiles resolved `secret:` values (NULL for other files) */
     int completes;    /* a dependent waits for it with service_completed_successfully */
     double started;   /* now_monotonic() when this `up` started it, else 0 */
+    /* Convergence runs one thread per changed service (guarded by shared.mu): */
+    int worker;       /* a thread converges it */
+    int done;         /* that thread finished */
+    int failed;       /* ... without starting the container */
+    pthread_t th;
 };
 
+/* What the convergence threads share. */
+struct shared {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;        /* signalled when a plan is done */
+    pthread_mutex_t start_mu; /* serialises starts that pick random host ports */
+    int abort;                /* a service failed: the others stop waiting */
+    int rc;                   /* the first failure, with its text and culprit */
+    char err[ERRLEN];
+    struct stack_failure fail;
+};
+
+/* The state of one `up`. Convergence threads work on a shallow copy with their own
+ * Docker connection (d) and failure slot (fail); plans and sh are shared. */
 struct up {
     struct docker *d;
+    struct shared *sh;
     const struct manifest *m;
     const struct stack_up_options *o;
     struct stack_failure *fail;
@@ -60,10 +80,12 @@ static void progress(const struct up *u, const char *fmt, ...)
         return;
     va_list ap;
     va_start(ap, fmt);
+    flockfile(u->o->progress); /* whole lines, also from convergence threads */
     vfprintf(u->o->progress, fmt, ap);
-    va_end(ap);
     fputc('\n', u->o->progress);
     fflush(u->o->progress);
+    funlockfile(u->o->progress);
+    va_end(ap);
 }
 
 static void sleep_s(double s)
@@ -90,8 +112,19 @@ static struct plan *plan_of(struct up *u, const char *service)
 
 static void blame(struct up *u, const char *service)
 {
-    if (u->fail)
+    if (u->fail && !u->fail->service[0])
         snprintf(u->fail->service, sizeof u->fail->service, "%s", service);
+}
+
+/* 1 once another convergence thread failed (this one then stops quietly). */
+static int aborted(struct up *u)
+{
+    if (!u->sh)
+        return 0;
+    pthread_mutex_lock(&u->sh->mu);
+    int a = u->sh->abort;
+    pthread_mutex_unlock(&u->sh->mu);
+    return a;
 }
 
 /* ---- images ---- */
@@ -428,6 +461,8 @@ static int wait_dependencies(struct up *u, struct plan *p, char *err, size_t err
                 progress(u, "waiting for %s (%s)", dep->service, cond_name(dep->condition));
                 announced = 1;
             }
+            if (aborted(u))
+                return cc_errf(err, errlen, CC_ERR, "%s", "");
             sleep_s(POLL_S);
         }
     }
@@ -499,8 +534,6 @@ static int converge_service(struct up *u, struct plan *p, char *err, size_t errl
     char e[ERRLEN];
     if (p->act == ACT_KEEP)
         return CC_OK;
-    if ((rc = ensure_infra(u, err, errlen)) != CC_OK)
-        return rc;
     if ((rc = wait_dependencies(u, p, err, errlen)) != CC_OK)
         return rc;
     if (p->act == ACT_CREATE) {
@@ -524,13 +557,130 @@ static int converge_service(struct up *u, struct plan *p, char *err, size_t errl
         snprintf(p->id, sizeof p->id, "%s", p->cur->id);
         progress(u, "starting %s", p->cname);
     }
-    if ((rc = docker_container_start(u->d, p->id, e, sizeof e)) != CC_OK) {
+    /* Compose serialises starts "to prevent race condition in engine assigning
+     * ports"; only random host ports can race, so only those starts wait here. */
+    int random_port = 0;
+    for (size_t i = 0; i < p->svc->nports; i++)
+        random_port |= p->svc->ports[i].host_port == 0;
+    if (random_port && u->sh)
+        pthread_mutex_lock(&u->sh->start_mu);
+    rc = docker_container_start(u->d, p->id, e, sizeof e);
+    if (random_port && u->sh)
+        pthread_mutex_unlock(&u->sh->start_mu);
+    if (rc != CC_OK) {
         blame(u, p->svc->name);
         return cc_errf(err, errlen, CC_ERR, "service %s: starting %s: %s", p->svc->name, p->cname, e);
     }
     p->started = now_monotonic();
     progress(u, "started %s", p->cname);
     return CC_OK;
+}
+
+/* ---- parallel convergence ---- */
+
+struct worker_arg {
+    struct up *u;
+    struct plan *p;
+};
+
+/* Waits until the threads converging p's dependencies are done. 0 = all started,
+ * -1 = one failed (p is skipped quietly: that failure is reported). */
+static int wait_dep_threads(struct up *u, const struct plan *p)
+{
+    int ok = 0;
+    pthread_mutex_lock(&u->sh->mu);
+    for (size_t i = 0; i < p->svc->ndepends && ok == 0; i++) {
+        struct plan *q = plan_of(u, p->svc->depends_on[i].service);
+        if (!q || !q->worker)
+            continue;
+        while (!q->done && !u->sh->abort)
+            pthread_cond_wait(&u->sh->cv, &u->sh->mu);
+        if (q->failed || u->sh->abort)
+            ok = -1;
+    }
+    pthread_mutex_unlock(&u->sh->mu);
+    return ok;
+}
+
+static void *converge_worker(void *arg)
+{
+    struct worker_arg *a = arg;
+    struct up w = *a->u;
+    struct stack_failure fail = {{0}};
+    char err[ERRLEN] = "";
+    w.fail = &fail;
+    w.d = NULL;
+    int rc = CC_ERR;
+    if (wait_dep_threads(&w, a->p) == 0 && (rc = docker_open(&w.d, err, sizeof err)) == CC_OK)
+        rc = converge_service(&w, a->p, err, sizeof err);
+    docker_close(w.d);
+    struct shared *sh = w.sh;
+    pthread_mutex_lock(&sh->mu);
+    a->p->done = 1;
+    a->p->failed = rc != CC_OK;
+    if (rc != CC_OK) {
+        if (err[0] && sh->rc == CC_OK) { /* the first failure with a reason wins */
+            sh->rc = rc;
+            snprintf(sh->err, sizeof sh->err, "%s", err);
+            sh->fail = fail;
+        }
+        sh->abort = 1;
+    }
+    pthread_cond_broadcast(&sh->cv);
+    pthread_mutex_unlock(&sh->mu);
+    return NULL;
+}
+
+/* Converges every changed service, each in its own thread (with its own Docker
+ * connection) that first waits for the threads of its dependencies, so independent
+ * services are created and started at the same time, like compose does. */
+static int converge_all(struct up *u, const size_t *order, char *err, size_t errlen)
+{
+    struct shared sh;
+    memset(&sh, 0, sizeof sh);
+    pthread_mutex_init(&sh.mu, NULL);
+    pthread_cond_init(&sh.cv, NULL);
+    pthread_mutex_init(&sh.start_mu, NULL);
+    size_t n = u->m->nservices;
+    struct worker_arg *args = xcalloc(n ? n : 1, sizeof *args);
+    u->sh = &sh;
+    for (size_t i = 0; i < n; i++) {
+        struct plan *p = &u->plans[order[i]];
+        p->worker = p->svc && p->act != ACT_KEEP;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct plan *p = &u->plans[order[i]];
+        if (!p->worker)
+            continue;
+        args[i] = (struct worker_arg){u, p};
+        if (pthread_create(&p->th, NULL, converge_worker, &args[i]) != 0) {
+            /* No thread: converge in this one, after everything started so far. */
+            for (size_t k = 0; k < i; k++)
+                if (u->plans[order[k]].worker && !u->plans[order[k]].done) {
+                    pthread_join(u->plans[order[k]].th, NULL);
+                    u->plans[order[k]].worker = 2; /* joined */
+                }
+            converge_worker(&args[i]);
+            p->worker = 2;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct plan *p = &u->plans[order[i]];
+        if (p->worker == 1)
+            pthread_join(p->th, NULL);
+    }
+    int rc = sh.rc;
+    if (rc != CC_OK) {
+        cc_errf(err, errlen, rc, "%s", sh.err);
+        if (u->fail)
+            *u->fail = sh.fail;
+    }
+    u->sh = NULL;
+    pthread_mutex_destroy(&sh.mu);
+    pthread_cond_destroy(&sh.cv);
+    pthread_mutex_destroy(&sh.start_mu);
+    free(args);
+    return rc;
 }
 
 /* ---- readiness ---- */
@@ -792,14 +942,11 @@ int stack_up(struct docker *d, const struct manifest *m, const struct stack_up_o
     int changed = 0;
     order = xcalloc(m->nservices ? m->nservices : 1, sizeof *order);
     manifest_start_order(m, order);
-    for (size_t i = 0; i < m->nservices; i++) {
-        struct plan *p = &u.plans[order[i]];
-        if (!p->svc || p->act == ACT_KEEP)
-            continue;
-        changed = 1;
-        if ((rc = converge_service(&u, p, err, errlen)) != CC_OK)
-            goto out;
-    }
+    for (size_t i = 0; i < m->nservices; i++)
+        changed |= u.plans[i].svc && u.plans[i].act != ACT_KEEP;
+    if (changed && ((rc = ensure_infra(&u, err, errlen)) != CC_OK ||
+                    (rc = converge_all(&u, order, err, errlen)) != CC_OK))
+        goto out;
     /* Nothing changed: the first list already tells whether everything is ready. */
     if (changed && (rc = list_project(&u, err, errlen)) != CC_OK)
         goto out;
