@@ -310,10 +310,13 @@ static void status_changefeed(const struct manifest *m, const struct endpoint_re
         return;
     }
     if (rc != CC_OK) {
+        ticdc_scrub_sink_secrets(why, m->ticdc.sink_uri);
         status_add(t, "changefeed", id, "unreachable", "-", why,
                    json_pack("{s:s,s:s}", "endpoint", hp, "error", why), 0);
         return;
     }
+    if (cf.error_msg)
+        ticdc_scrub_sink_secrets(cf.error_msg, m->ticdc.sink_uri);
     struct strbuf detail = {0};
     json_t *extra = json_pack("{s:s}", "endpoint", hp);
     if (cf.checkpoint_ts) {

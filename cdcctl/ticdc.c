@@ -667,6 +667,63 @@ char *ticdc_mask_sink_uri(const char *uri)
     return strbuf_detach(&sb);
 }
 
+/* Replaces every occurrence of secret in text with x's, in place (never longer). */
+static void scrub_value(char *text, const char *secret, size_t n)
+{
+    char *from = text, *hit;
+    if (n == 0)
+        return;
+    char *needle = xstrndup(secret, n);
+    while ((hit = strstr(from, needle)) != NULL) {
+        size_t xs = n >= 5 ? 5 : n;
+        memset(hit, 'x', xs);
+        memmove(hit + xs, hit + n, strlen(hit + n) + 1);
+        from = hit + xs;
+    }
+    free(needle);
+}
+
+void ticdc_scrub_sink_secrets(char *text, const char *sink_uri)
+{
+    if (!text || !sink_uri)
+        return;
+    /* raw (as written, maybe percent-encoded) values first */
+    const char *p = strstr(sink_uri, "://");
+    const char *auth = p ? p + 3 : sink_uri;
+    size_t alen = strcspn(auth, "/?");
+    const char *at = NULL;
+    for (const char *q = auth; q < auth + alen; q++)
+        if (*q == '@')
+            at = q;
+    if (at) {
+        const char *colon = memchr(auth, ':', (size_t)(at - auth));
+        if (colon)
+            scrub_value(text, colon + 1, (size_t)(at - colon - 1));
+    }
+    const char *q = strchr(auth + alen, '?');
+    while (q && *q) {
+        q++;
+        size_t len = strcspn(q, "&");
+        const char *eq = memchr(q, '=', len);
+        if (eq) {
+            char *k = xstrndup(q, (size_t)(eq - q));
+            if (secret_key(k))
+                scrub_value(text, eq + 1, len - (size_t)(eq - q) - 1);
+            free(k);
+        }
+        q += len;
+    }
+    /* then the decoded forms */
+    struct uri u;
+    uri_parse(sink_uri, &u);
+    if (u.pass)
+        scrub_value(text, u.pass, strlen(u.pass));
+    for (size_t i = 0; i < u.nparams; i++)
+        if (secret_key(u.params[i].key))
+            scrub_value(text, u.params[i].value, strlen(u.params[i].value));
+    uri_release(&u);
+}
+
 static void diff_item(struct strbuf *diff, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 static void diff_item(struct strbuf *diff, const char *fmt, ...)
@@ -946,6 +1003,8 @@ int ticdc_ensure_changefeed(struct ticdc_client *c, const struct ticdc_desired *
     }
     say(progress, "changefeed %s is %s; left as is", d->id, was);
 out:
+    if (rc != CC_OK)
+        ticdc_scrub_sink_secrets(err, d->sink_uri);
     free(masked_uri);
     json_decref(merged);
     strbuf_release(&diff);

@@ -88,6 +88,11 @@ char *ticdc_default_sink_uri(const char *brokers, const char *topic, int partiti
  * (password, secret, key, token, sasl-*) replaced by "xxxxx" (malloc'd). */
 char *ticdc_mask_sink_uri(const char *uri);
 
+/* Replaces, in text (in place, never growing it), the sink URI's secrets (the
+ * userinfo password and secret-looking query values, raw and decoded) with x's,
+ * so server messages that echo the URI cannot leak them. */
+void ticdc_scrub_sink_secrets(char *text, const char *sink_uri);
+
 /* Compares sink URIs by meaning: scheme, user, host list (any order), path,
  * query parameters (any order, percent-decoded); a server value that is masked
  * ("xxxxx") matches anything. Returns 0 when equal, 1 when not, appending what

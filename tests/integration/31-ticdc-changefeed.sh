@@ -153,6 +153,27 @@ grep -qF "cdcctl: up: ticdc: create changefeed shop-cdc: CDC:ErrSinkUnknownProto
     fail "create error not reported with code and message: $(cat "$T/err")"
 check '"shop-cdc" not in s["feeds"]'
 
+# --- a secret in the sink URI (from the environment) never reaches the output ---
+export SINK_SECRET='s3cr3t-Value'
+manifest 'kafka://kafka:29092/shop-db-data-changes?protocol=canal-json&partition-num=3&sasl-user=cdc&sasl-password=${SINK_SECRET}' '["shop.*"]'
+up || { cat "$T/err" >&2; fail "up with a sasl password failed"; }
+grep -qF "sasl-password=xxxxx" "$T/err" || fail "masked sink not shown: $(cat "$T/err")"
+check 'feed["sink_uri"].endswith("sasl-password=s3cr3t-Value")'
+ctl POST clear-requests
+up || fail "second up with a sasl password failed"
+check 'muts == []' # TiCDC shows the URI masked; a masked value matches the manifest's
+ctl POST feed '{"id":"shop-cdc","state":"failed","error":{"code":"CDC:ErrKafkaNewProducer","message":"sasl auth failed for sasl-password=s3cr3t-Value"}}'
+status && fail "status exit 0 with a failed feed"
+ctl POST fail-next '{"method":"POST","path":"/api/v2/changefeeds/shop-cdc/resume","status":400,"code":"CDC:ErrSinkURIInvalid","msg":"sink uri invalid kafka://kafka:29092/t?sasl-password=s3cr3t-Value"}'
+up && fail "up succeeded although resume was refused"
+grep -qF "CDC:ErrSinkURIInvalid: [CDC:ErrSinkURIInvalid]sink uri invalid kafka://kafka:29092/t?sasl-password=xxxxx (HTTP 400)" "$T/err" ||
+    fail "scrubbed error not shown: $(cat "$T/err")"
+grep -qF "s3cr3t" "$T/out" "$T/err" && fail "the sink secret reached the output"
+"$CDCCTL" -f "$T/cdcctl.yaml" status --json >"$T/out" 2>&1
+grep -qF "s3cr3t" "$T/out" && fail "the sink secret reached status --json"
+curl -sf -X DELETE "http://127.0.0.1:$FAKE_PORT/api/v2/changefeeds/shop-cdc" >/dev/null || fail "delete"
+unset SINK_SECRET
+
 # --- TiCDC cannot reach the brokers it is told about (in-network listener) ---
 fake_start kcheck --check-kafka
 dead=$(free_port)

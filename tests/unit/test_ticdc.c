@@ -123,6 +123,26 @@ static void test_mask(void **state)
     free(m);
 }
 
+static void test_scrub_sink_secrets(void **state)
+{
+    (void)state;
+    char msg[512];
+    const char *uri = "kafka://bob:p%40ss@k:9092/t?protocol=canal-json&sasl-password=hunter2&"
+                      "partition-num=3";
+    snprintf(msg, sizeof msg, "[CDC:ErrSinkURIInvalid]sink uri invalid '%s': p@ss and hunter2", uri);
+    ticdc_scrub_sink_secrets(msg, uri);
+    assert_null(strstr(msg, "hunter2"));
+    assert_null(strstr(msg, "p%40ss"));
+    assert_null(strstr(msg, "p@ss"));
+    assert_non_null(strstr(msg, "kafka://bob:xxxxx@k:9092/t?protocol=canal-json&sasl-password=xxxxx&"
+                                "partition-num=3"));
+    snprintf(msg, sizeof msg, "nothing secret here");
+    ticdc_scrub_sink_secrets(msg, "kafka://k:9092/t?protocol=canal-json");
+    assert_string_equal(msg, "nothing secret here");
+    ticdc_scrub_sink_secrets(msg, NULL);
+    assert_string_equal(msg, "nothing secret here");
+}
+
 static void test_sink_diff(void **state)
 {
     (void)state;
@@ -225,6 +245,7 @@ int main(void)
         cmocka_unit_test(test_parse_v2),         cmocka_unit_test(test_parse_v1_and_bad),
         cmocka_unit_test(test_format_error),     cmocka_unit_test(test_default_sink_uri),
         cmocka_unit_test(test_mask),             cmocka_unit_test(test_sink_diff),
+        cmocka_unit_test(test_scrub_sink_secrets),
         cmocka_unit_test(test_desired_config),   cmocka_unit_test(test_config_diff_merge),
     };
     return cmocka_run_group_tests_name("ticdc", tests, NULL, NULL);
