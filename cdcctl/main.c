@@ -1,5 +1,6 @@
 /* cdcctl: one binary that brings up and runs a TiDB change-data-capture pipeline.
  * main() parses global options and dispatches through the command table. */
+#include <curl/curl.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -115,5 +116,10 @@ int main(int argc, char **argv)
         cli_error(NULL, "unknown command '%s' (see cdcctl help)", argv[i]);
         return EXIT_USAGE;
     }
-    return cli_finish(c->fn(argc - i, argv + i, &ctx));
+    /* libcurl's global init is not thread-safe on older libcurl; do it once here,
+     * before any command starts threads (parallel Docker calls, metrics server). */
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    int status = cli_finish(c->fn(argc - i, argv + i, &ctx));
+    curl_global_cleanup();
+    return status;
 }
