@@ -258,12 +258,73 @@ static char *dup_or_null(const char *s)
     return s ? xstrdup(s) : NULL;
 }
 
+/* jansson's integers are int64: one uint64 literal above INT64_MAX (a PD cluster
+ * id after 2038, a TSO) would fail the whole document. Such literals are quoted so
+ * they parse as strings; readers accept both forms. malloc'd. */
+static char *quote_big_integers(const char *s)
+{
+    struct strbuf sb = {0};
+    const char *p = s;
+    while (*p) {
+        if (*p == '"') {
+            const char *q = p + 1;
+            while (*q && *q != '"')
+                q += (*q == '\\' && q[1]) ? 2 : 1;
+            if (*q)
+                q++;
+            strbuf_add(&sb, p, (size_t)(q - p));
+            p = q;
+            continue;
+        }
+        if (*p == '-' || isdigit((unsigned char)*p)) {
+            const char *q = p + (*p == '-');
+            while (isdigit((unsigned char)*q))
+                q++;
+            const char *int_end = q;
+            if (*q == '.')
+                for (q++; isdigit((unsigned char)*q); q++)
+                    ;
+            if (*q == 'e' || *q == 'E') {
+                q++;
+                if (*q == '+' || *q == '-')
+                    q++;
+                while (isdigit((unsigned char)*q))
+                    q++;
+            }
+            size_t n = (size_t)(int_end - p);
+            int big = *p != '-' && int_end == q &&
+                      (n > 19 || (n == 19 && strncmp(p, "9223372036854775807", 19) > 0));
+            if (big)
+                strbuf_addf(&sb, "\"%.*s\"", (int)n, p);
+            else
+                strbuf_add(&sb, p, (size_t)(q - p));
+            p = q > p ? q : p + 1;
+            continue;
+        }
+        strbuf_add(&sb, p, 1);
+        p++;
+    }
+    return strbuf_detach(&sb);
+}
+
+/* A uint64 from a JSON integer or a decimal string (see quote_big_integers). */
+static uint64_t json_u64(const json_t *v)
+{
+    if (json_is_integer(v))
+        return (uint64_t)json_integer_value(v);
+    if (json_is_string(v))
+        return strtoull(json_string_value(v), NULL, 10);
+    return 0;
+}
+
 int ticdc_parse_changefeed(const char *body, struct ticdc_changefeed *cf, char *err,
                            size_t errlen)
 {
     json_error_t je;
     memset(cf, 0, sizeof *cf);
-    json_t *doc = json_loads(body, 0, &je);
+    char *safe = quote_big_integers(body);
+    json_t *doc = json_loads(safe, 0, &je);
+    free(safe);
     if (!json_is_object(doc)) {
         json_decref(doc);
         return cc_errf(err, errlen, CC_EINVAL, "changefeed answer is not a JSON object: %s",
@@ -280,8 +341,7 @@ int ticdc_parse_changefeed(const char *body, struct ticdc_changefeed *cf, char *
     json_t *ts = json_object_get(doc, "checkpoint_ts");
     if (!ts)
         ts = json_object_get(doc, "checkpoint_tso");
-    if (json_is_integer(ts))
-        cf->checkpoint_ts = (uint64_t)json_integer_value(ts);
+    cf->checkpoint_ts = json_u64(ts);
     json_t *e = json_object_get(doc, "error");
     if (json_is_object(e)) {
         cf->error_code = dup_or_null(json_string_value(json_object_get(e, "code")));

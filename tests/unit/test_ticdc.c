@@ -78,6 +78,14 @@ static void test_parse_v1_and_bad(void **state)
     assert_null(cf.error_code);
     assert_null(cf.config);
     ticdc_changefeed_release(&cf);
+    /* uint64 beyond int64 (jansson's integer type) anywhere in the answer */
+    const char *big = "{\"upstream_id\":18446744073709551615,\"id\":\"a\",\"state\":\"normal\","
+                      "\"x\":[-12,1.5e3,9223372036854775807,\"9223372036854775808\\\"\"],"
+                      "\"checkpoint_ts\":9223372036854775813}";
+    assert_int_equal(ticdc_parse_changefeed(big, &cf, err, sizeof err), 0);
+    assert_true(cf.checkpoint_ts == 9223372036854775813ULL);
+    assert_string_equal(cf.state, "normal");
+    ticdc_changefeed_release(&cf);
     assert_int_equal(ticdc_parse_changefeed("[1,2]", &cf, err, sizeof err), CC_EINVAL);
     assert_int_equal(ticdc_parse_changefeed("{\"id\":\"x\"}", &cf, err, sizeof err), CC_EINVAL);
     assert_int_equal(ticdc_parse_changefeed("not json", &cf, err, sizeof err), CC_EINVAL);
