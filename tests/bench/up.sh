@@ -2,7 +2,7 @@
 # tests/bench/up.sh: the `up` benchmark. On a stack of local-image services (busybox, no
 # registry) it measures, for cdcctl and side by side for Debian's docker-compose on an
 # equivalent compose file with the same images:
-#   6 services: cold `up` (median of BENCH_COLD_RUNS, default 3; docker-compose up -d),
+#   6 services: cold `up` (median of BENCH_COLD_RUNS, default 5; docker-compose up -d),
 #               no-op `up` and `status` (median of BENCH_RUNS, default 5; docker-compose
 #               up -d / ps for comparison)
 #   10 services: cold `up`, no-op `up` and `status` (medians)
@@ -17,7 +17,7 @@
 ensure_dockerd
 ensure_test_images
 RUNS=${BENCH_RUNS:-5}
-COLD_RUNS=${BENCH_COLD_RUNS:-3}
+COLD_RUNS=${BENCH_COLD_RUNS:-5}
 tmpdir T
 LOG=$T/bench.log
 COMPOSE=""
