@@ -73,6 +73,28 @@ check 'len([m for m in muts if m[:2] == ("POST", "/api/v2/changefeeds")]) == 1' 
     'len(muts) == 1' 'feed["state"] == "normal"' \
     'feed["config"]["filter"]["rules"] == ["shop.*"]' 'feed["config"]["memory_quota"] == 1073741824'
 
+# --- the fake refuses what TiCDC refuses (so the successes above mean something) ---
+api() { # api METHOD PATH [BODY] -> "STATUS ERROR_CODE"
+    curl -s -o "$T/api.json" -w '%{http_code}' -X "$1" "http://127.0.0.1:$FAKE_PORT$2" \
+        ${3+-H 'Content-Type: application/json' -d "$3"} >"$T/api.code"
+    echo "$(cat "$T/api.code") $(python3 -c 'import json,sys
+try: print(json.load(open(sys.argv[1])).get("error_code",""))
+except Exception: print("")' "$T/api.json")"
+}
+assert_eq "resume without a body" "400 CDC:ErrAPIInvalidParam" "$(api POST /api/v2/changefeeds/shop-cdc/resume)"
+assert_eq "create an existing id" "500 CDC:ErrChangeFeedAlreadyExists" \
+    "$(api POST /api/v2/changefeeds "{\"changefeed_id\":\"shop-cdc\",\"sink_uri\":\"$SINK1\"}")"
+assert_eq "create without sink_uri" "400 CDC:ErrSinkURIInvalid" "$(api POST /api/v2/changefeeds '{"changefeed_id":"other"}')"
+assert_eq "create with a bad id" "400 CDC:ErrAPIInvalidParam" \
+    "$(api POST /api/v2/changefeeds "{\"changefeed_id\":\"bad_id\",\"sink_uri\":\"$SINK1\"}")"
+assert_eq "unknown replica_config field" "400 CDC:ErrAPIInvalidParam" \
+    "$(api POST /api/v2/changefeeds "{\"changefeed_id\":\"other\",\"sink_uri\":\"$SINK1\",\"replica_config\":{\"filter_rules\":[]}}")"
+assert_eq "get an unknown id" "400 CDC:ErrChangeFeedNotExists" "$(api GET /api/v2/changefeeds/nope)"
+assert_eq "pause an unknown id" "400 CDC:ErrChangeFeedNotExists" "$(api POST /api/v2/changefeeds/nope/pause)"
+assert_eq "update a running feed" "400 CDC:ErrChangefeedUpdateRefused" "$(api PUT /api/v2/changefeeds/shop-cdc '{}')"
+assert_eq "unknown route" "404 " "$(api GET /api/v2/nope)"
+check 'len(s["feeds"]) == 1'
+
 # --- matching and normal: left alone ---
 ctl POST clear-requests
 up || { cat "$T/err" >&2; fail "second up failed"; }
