@@ -125,3 +125,11 @@ $CC_ERR"
 }
 expect_failure up-unhealthy.yaml sick needs unhealthy sick-log-line-2
 expect_failure up-exit.yaml migrate after 3 migrate-log-line
+
+# --- an image that cannot be pulled: exit 1 naming the image, no container created
+PROJECT=$PF run_cdcctl -f "$(fixture up-pull.yaml "$T")" up --timeout 60
+expect_rc "up with an image that cannot be pulled" 1
+printf '%s\n' "$CC_ERR" | grep '^cdcctl: ' | grep -qF "127.0.0.1:1/cdcctl-it/nope:1" ||
+    { show_cdcctl; fail "the pull failure does not name the image"; }
+pass_msg "pull failure reported: $(printf '%s\n' "$CC_ERR" | grep '^cdcctl: ' | head -1)"
+assert_eq "no container created when an image is missing" 0 "$(count_containers "$PF")"

@@ -3,11 +3,16 @@
 # clear sentence naming the endpoint, never a curl code: DOCKER_HOST at a missing unix
 # socket, at a socket file nobody listens on, at a TCP port nobody listens on, at a TCP
 # peer that closes every connection, and (as a user outside the docker group) the real
-# socket with permission denied. For up, status, down and logs.
+# socket with permission denied. For up, status, down and logs. Then the other side:
+# the same commands work through tcp:// (a forwarder to the real socket) and through a
+# unix:// socket at a non-default path.
 . "$(dirname "$0")/../lib/common.sh"
 . "$CDCCTL_ROOT/tests/lib/docker.sh"
+. "$CDCCTL_ROOT/tests/lib/images.sh"
 need_cmd python3
 [ -x "$CDCCTL" ] || fail "$CDCCTL is not built (run make)"
+ensure_dockerd
+ensure_test_images
 
 P=cdcctl-it-derr-$$
 tmpdir T
@@ -88,3 +93,55 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null 2>&1 && [ -S "$SOCK" ] &&
 else
     echo "note: permission-denied case not run (needs root, setpriv and a socket closed to others)" >&2
 fi
+
+# --- DOCKER_HOST that works: tcp:// through a forwarder to the daemon's socket, and
+# unix:// at another path (a symlink to it).
+SOCK=/var/run/docker.sock
+[ -S "$SOCK" ] || fail "$SOCK is not a socket (the tests expect the daemon there)"
+docker_project "$P"
+FWD_PORT=$(free_port)
+python3 - "$FWD_PORT" "$SOCK" <<'PY' &
+import socket, sys, threading
+def pipe(a, b):
+    try:
+        while True:
+            d = a.recv(65536)
+            if not d:
+                break
+            b.sendall(d)
+    except OSError:
+        pass
+    try:
+        b.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass
+def handle(c):
+    u = socket.socket(socket.AF_UNIX)
+    u.connect(sys.argv[2])
+    ts = [threading.Thread(target=pipe, args=x, daemon=True) for x in ((c, u), (u, c))]
+    for t in ts: t.start()
+    for t in ts: t.join()
+    c.close(); u.close()
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(64)
+while True:
+    c, _ = s.accept()
+    threading.Thread(target=handle, args=(c,), daemon=True).start()
+PY
+FWD=$!
+on_exit "kill $FWD 2>/dev/null"
+wait_for 5 python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1)' "$FWD_PORT" ||
+    fail "the tcp forwarder did not start"
+ln -s "$SOCK" "$T/other.sock"
+MO=$(fixture orphans-after.yaml "$T")
+DOCKER_HOST=tcp://127.0.0.1:$FWD_PORT run_cdcctl -f "$MO" up
+expect_rc "DOCKER_HOST=tcp://127.0.0.1:$FWD_PORT: up" 0
+assert_eq "up through tcp:// made the container" running \
+    "$(docker inspect -f '{{.State.Status}}' "$(cid "$P" one)" 2>/dev/null)"
+DOCKER_HOST=unix://$T/other.sock run_cdcctl -f "$MO" status --json
+expect_rc "DOCKER_HOST=unix://$T/other.sock: status" 0
+DOCKER_HOST=tcp://127.0.0.1:$FWD_PORT run_cdcctl -f "$MO" up
+expect_rc "DOCKER_HOST=tcp://: no-op up" 0
+DOCKER_HOST=tcp://127.0.0.1:$FWD_PORT run_cdcctl -f "$MO" down --volumes
+expect_rc "DOCKER_HOST=tcp://: down --volumes" 0
+assert_eq "down through tcp:// removed everything" "0 0" "$(count_containers "$P") $(count_networks "$P")"
