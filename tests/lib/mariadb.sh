@@ -35,6 +35,7 @@ mariadb_start() {
 
 mariadb_stop() {
     [ -n "${MARIADB_PID:-}" ] || return 0
+    kill -CONT "$MARIADB_PID" 2>/dev/null # a test may have frozen it
     kill "$MARIADB_PID" 2>/dev/null
     local i
     for i in $(seq 1 100); do
