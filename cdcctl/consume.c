@@ -2,7 +2,7 @@
  *
  * Hot path per message: one canal_decode (jsmn, no allocation), a cached lookup
  * of the (database, table) series, a few atomic metric updates, and the CDC_EVENT
- * line formatted by hand into a 1 MiB output buffer that is written to stdout and
+ * line formatted by hand into a 256 KiB output buffer that is written to stdout and
  * the log file with write(2). No malloc, no snprintf, no JSON DOM per message.
  *
  * At-least-once: for each partition we remember the highest processed offset
@@ -26,7 +26,7 @@
 #include "cdcevent.h"
 #include "essink.h"
 
-#define OUTBUF_SIZE (1u << 20)
+#define OUTBUF_SIZE (256u << 10)
 #define NOES_BATCH_MSGS 20000   /* store offsets at least this often without Elasticsearch */
 #define NOES_BATCH_SEC 0.5
 #define BACKOFF_MIN 0.1
@@ -44,13 +44,15 @@ struct tentry {
     char *seg; /* " database=D table=T" as written in CDC_EVENT lines */
     size_t seglen;
     struct metric_series *ops[NOPS];
-    struct canal_str db, tb; /* copies of the names (for lazily created series) */
+    uint64_t unflushed[NOPS]; /* changes not yet added to ops[] (see flush_metrics) */
+    struct canal_str db, tb;  /* copies of the names (for lazily created series) */
 };
 
 struct pstate {
     int assigned;
     int eof;
     int64_t pending; /* offset to store (last processed + 1), -1 = nothing pending */
+    int64_t next;    /* last offset seen + 1, -1 = none yet (for wake_fetchers) */
 };
 
 struct consumer {
@@ -72,6 +74,8 @@ struct consumer {
     size_t nassigned;
     size_t pending_msgs;
     double pending_since;
+    uint64_t unflushed_msgs; /* messages not yet added to cdc_messages_total */
+    uint64_t n_msgs, n_lines, n_bad; /* for the summary at the end */
 
     /* Elasticsearch retry state: partitions are paused while retrying. */
     int retrying;
@@ -80,7 +84,8 @@ struct consumer {
     unsigned rnd;
 
     int closing;
-    int up; /* last value of cdc_consumer_up */
+    int up;   /* last value of cdc_consumer_up */
+    int busy; /* the last poll returned a message */
     int fatal;
     char fatal_err[ERRLEN];
     rd_kafka_resp_err_t last_kerr;
@@ -115,10 +120,19 @@ static void set_fatal(struct consumer *c, const char *fmt, ...)
     va_end(ap);
 }
 
+/* Coarse clocks (a few ms resolution) are plain memory reads in the vDSO; the hot
+ * path reads the clock once or twice per message. */
 static double now_real(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
+    clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static double now_mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
@@ -284,6 +298,27 @@ static struct metric_series *op_series(struct consumer *c, struct tentry *e, int
     return e->ops[op];
 }
 
+/* Adds the locally counted changes and messages to their series (every 1024
+ * messages, when idle and at commit points): one atomic add per series instead
+ * of several per message. */
+static void flush_metrics(struct consumer *c)
+{
+    if (c->unflushed_msgs) {
+        metric_add(c->m_messages, (double)c->unflushed_msgs);
+        c->unflushed_msgs = 0;
+    }
+    for (size_t i = 0; i < c->tabcap; i++) {
+        struct tentry *e = &c->tab[i];
+        if (!e->key)
+            continue;
+        for (int op = 0; op < NOPS; op++)
+            if (e->unflushed[op]) {
+                metric_add(op_series(c, e, op), (double)e->unflushed[op]);
+                e->unflushed[op] = 0;
+            }
+    }
+}
+
 /* ---- partitions, offsets ------------------------------------------------------ */
 
 static struct pstate *part(struct consumer *c, int32_t p)
@@ -294,7 +329,7 @@ static struct pstate *part(struct consumer *c, int32_t p)
         size_t n = (size_t)p + 16;
         c->parts = xrealloc(c->parts, n * sizeof *c->parts);
         for (size_t i = c->nparts; i < n; i++)
-            c->parts[i] = (struct pstate){0, 0, -1};
+            c->parts[i] = (struct pstate){0, 0, -1, -1};
         c->nparts = n;
     }
     return &c->parts[p];
@@ -308,7 +343,7 @@ static void mark_processed(struct consumer *c, int32_t partition, int64_t offset
     if (offset + 1 > ps->pending)
         ps->pending = offset + 1;
     if (c->pending_msgs++ == 0)
-        c->pending_since = now_monotonic();
+        c->pending_since = now_mono();
 }
 
 /* Stores every pending offset (their lines are written and documents acknowledged). */
@@ -349,7 +384,7 @@ static void pause_all(struct consumer *c, int pause)
 
 static void es_log_failure(struct consumer *c, const char *err)
 {
-    double now = now_monotonic();
+    double now = now_mono();
     if (strcmp(err, c->last_es_err) != 0 || now - c->last_es_log >= 30) {
         clog_(c, "%s (retrying in the background; consumption paused)", err);
         snprintf(c->last_es_err, sizeof c->last_es_err, "%s", err);
@@ -362,6 +397,7 @@ static void es_log_failure(struct consumer *c, const char *err)
 static int commit_point(struct consumer *c)
 {
     char err[ERRLEN];
+    flush_metrics(c);
     if (flush_out(c) != CC_OK)
         return CC_ERR;
     if (c->es && essink_flush(c->es, err, sizeof err) != CC_OK) {
@@ -374,7 +410,7 @@ static int commit_point(struct consumer *c)
 
 static void schedule_retry(struct consumer *c)
 {
-    double now = now_monotonic();
+    double now = now_mono();
     if (!c->retrying) {
         c->retrying = 1;
         c->backoff = BACKOFF_MIN;
@@ -430,6 +466,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
                 ps->assigned = 1;
                 ps->eof = 0;
                 ps->pending = -1;
+                ps->next = -1;
             }
         }
         if (coop)
@@ -489,7 +526,7 @@ static void count_kafka_error(struct consumer *c, rd_kafka_resp_err_t err)
 /* Logs a Kafka error unless the same one was logged in the last 30 s. */
 static void kafka_error(struct consumer *c, rd_kafka_resp_err_t err, const char *reason)
 {
-    double now = now_monotonic();
+    double now = now_mono();
     count_kafka_error(c, err);
     if (err == c->last_kerr && now - c->last_kerr_at < 30)
         return;
@@ -571,10 +608,12 @@ static void handle_message(struct consumer *c, const rd_kafka_message_t *km)
     char why[256];
     int32_t partition = km->partition;
     int64_t offset = km->offset;
-    metric_add(c->m_messages, 1);
+    c->unflushed_msgs++;
+    c->n_msgs++;
     const char *payload = km->payload ? (const char *)km->payload : "";
     if (canal_decode(c->dec, payload, km->len, &m, why, sizeof why) != CC_OK) {
         metric_add(c->m_decode_errors, 1);
+        c->n_bad++;
         clog_(c, "skipping undecodable message topic=%s partition=%d offset=%lld: %s", c->cfg->topic,
               (int)partition, (long long)offset, why);
         mark_processed(c, partition, offset);
@@ -603,7 +642,8 @@ static void handle_message(struct consumer *c, const rd_kafka_message_t *km)
         };
     }
     if (m.kind == CANAL_DDL) {
-        metric_add(op_series(c, e, OP_DDL), 1);
+        e->unflushed[OP_DDL]++;
+        c->n_lines++;
         char *p = reserve_out(c, cdcevent_max_len(&m, c->topic_len, e->seglen, 0));
         char *end = cdcevent_put(p, topic, c->topic_len, partition, offset, e->seg, e->seglen, "ddl", &m,
                                  NULL);
@@ -614,8 +654,8 @@ static void handle_message(struct consumer *c, const rd_kafka_message_t *km)
             essink_add(c->es, &doc);
         }
     } else {
-        if (m.nrows)
-            metric_add(op_series(c, e, op), (double)m.nrows);
+        e->unflushed[op] += m.nrows;
+        c->n_lines += m.nrows;
         for (size_t i = 0; i < m.nrows; i++) {
             const struct canal_row *r = &m.rows[i];
             char *p = reserve_out(c, cdcevent_max_len(&m, c->topic_len, e->seglen, r->len));
@@ -631,6 +671,34 @@ static void handle_message(struct consumer *c, const rd_kafka_message_t *km)
         }
     }
     mark_processed(c, partition, offset);
+}
+
+/* librdkafka 2.0.2 stops fetching while its local queue is over
+ * queued.max.messages.kbytes and looks again only after up to a second
+ * (librdkafka issue #2879; fetch.queue.backoff.ms arrives in 2.2.0). With the
+ * small queue that keeps our memory low, a consumer that drains the queue in
+ * 20 ms would then idle for the rest of the second. So when the queue ran dry
+ * while a partition is known to have more data (its cached high watermark is
+ * past what we consumed), ask the leaders for their latest offsets: the request
+ * wakes each leader's broker thread, which then fetches at once. */
+static void wake_fetchers(struct consumer *c)
+{
+    rd_kafka_topic_partition_list_t *l = NULL;
+    for (size_t i = 0; i < c->nparts; i++) {
+        struct pstate *ps = &c->parts[i];
+        int64_t lo = -1, hi = -1;
+        if (!ps->assigned || ps->next < 0 ||
+            rd_kafka_get_watermark_offsets(c->rk, c->cfg->topic, (int32_t)i, &lo, &hi) != 0 ||
+            hi <= ps->next)
+            continue;
+        if (!l)
+            l = rd_kafka_topic_partition_list_new(8);
+        rd_kafka_topic_partition_list_add(l, c->cfg->topic, (int32_t)i)->offset = RD_KAFKA_OFFSET_END;
+    }
+    if (l) {
+        rd_kafka_offsets_for_times(c->rk, l, 1000); /* the answer itself is not needed */
+        rd_kafka_topic_partition_list_destroy(l);
+    }
 }
 
 /* Every assigned partition has reported end of partition. */
@@ -731,7 +799,8 @@ int consume_new(const struct consume_config *cfg, struct consumer **out, char *e
 
     conf = rd_kafka_conf_new();
     /* Defaults; cfg->props come after and may override any of them. The queue
-     * limits keep the resident size small (librdkafka's 64 MiB default would not). */
+     * limits keep the resident size small (librdkafka's 64 MiB default would not);
+     * wake_fetchers keeps the small queue from throttling throughput. */
     const char *defaults[][2] = {
         {"bootstrap.servers", cfg->brokers},
         {"group.id", cfg->group},
@@ -742,10 +811,9 @@ int consume_new(const struct consume_config *cfg, struct consumer **out, char *e
         {"auto.offset.reset", "earliest"},
         {"statistics.interval.ms", "5000"},
         {"enable.partition.eof", cfg->exit_at_eof ? "true" : "false"},
-        {"queued.max.messages.kbytes", "4096"},
-        {"queued.min.messages", "20000"},
-        {"fetch.max.bytes", "4194304"},
-        {"max.partition.fetch.bytes", "1048576"},
+        {"queued.max.messages.kbytes", "2048"},
+        {"queued.min.messages", "10000"},
+        {"fetch.max.bytes", "1048576"},
     };
     for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++)
         if ((rc = conf_set(conf, defaults[i][0], defaults[i][1], err, errlen)) != CC_OK)
@@ -818,10 +886,10 @@ static void es_log(void *ctx, const char *msg)
  * signal); what stays unacknowledged is not stored and will be redelivered. */
 static void final_flush(struct consumer *c)
 {
-    double deadline = now_monotonic() + SHUTDOWN_ES_SEC;
+    double deadline = now_mono() + SHUTDOWN_ES_SEC;
     double backoff = BACKOFF_MIN;
     while (commit_point(c) != CC_OK && !c->fatal) {
-        if (*c->cfg->stop >= 2 || now_monotonic() + backoff > deadline) {
+        if (*c->cfg->stop >= 2 || now_mono() + backoff > deadline) {
             clog_(c, "elasticsearch: %zu documents not acknowledged at shutdown; their messages "
                      "will be consumed again",
                   essink_pending(c->es));
@@ -865,24 +933,39 @@ int consume_run(struct consumer *c, char *err, size_t errlen)
 
     while (!*cfg->stop && !c->fatal) {
         int timeout = 100;
-        double now = now_monotonic();
         if (c->retrying) {
-            long left = (long)((c->next_retry - now) * 1000);
+            long left = (long)((c->next_retry - now_mono()) * 1000);
             timeout = left < 0 ? 0 : left < timeout ? (int)left : timeout;
         } else if (c->es) {
             long due = essink_due_ms(c->es);
             if (due >= 0 && due < timeout)
                 timeout = (int)due;
         }
-        rd_kafka_message_t *km = rd_kafka_consumer_poll(c->rk, timeout);
+        /* Messages are usually waiting: try without a timeout first (cheaper),
+         * and wait only briefly after a busy spell (see wake_fetchers). */
+        rd_kafka_message_t *km = rd_kafka_consumer_poll(c->rk, 0);
+        if (!km && timeout > 0) {
+            if (c->busy && !c->retrying) {
+                km = rd_kafka_consumer_poll(c->rk, timeout < 10 ? timeout : 10);
+                if (!km) {
+                    c->busy = 0;
+                    wake_fetchers(c);
+                }
+            } else {
+                km = rd_kafka_consumer_poll(c->rk, timeout);
+            }
+        }
         int got = km != NULL;
         if (km) {
             if (km->err) {
                 handle_event(c, km);
             } else {
                 struct pstate *ps = part(c, km->partition);
-                if (ps)
+                if (ps) {
                     ps->eof = 0;
+                    ps->next = km->offset + 1;
+                }
+                c->busy = 1;
                 if (!c->up) {
                     c->up = 1;
                     metric_set(c->m_up, 1);
@@ -891,20 +974,23 @@ int consume_run(struct consumer *c, char *err, size_t errlen)
             }
             rd_kafka_message_destroy(km);
         } else {
-            flush_out(c); /* idle: make the lines visible */
+            flush_out(c); /* idle: make the lines and counts visible */
+            flush_metrics(c);
         }
+        if (c->unflushed_msgs >= 1024)
+            flush_metrics(c);
         if (*cfg->reopen)
             reopen_log(c);
         if (c->retrying) {
-            if (now_monotonic() >= c->next_retry)
+            if (now_mono() >= c->next_retry)
                 loop_commit(c);
         } else if (c->es) {
             if (essink_due_ms(c->es) == 0 ||
-                (c->pending_msgs > 0 && now_monotonic() - c->pending_since >= cfg->es_batch_ms / 1000.0))
+                (c->pending_msgs > 0 && now_mono() - c->pending_since >= cfg->es_batch_ms / 1000.0))
                 loop_commit(c);
         } else if (c->pending_msgs > 0 &&
                    (!got || c->pending_msgs >= NOES_BATCH_MSGS ||
-                    ((c->pending_msgs & 1023) == 0 && now_monotonic() - c->pending_since >= NOES_BATCH_SEC))) {
+                    ((c->pending_msgs & 1023) == 0 && now_mono() - c->pending_since >= NOES_BATCH_SEC))) {
             loop_commit(c);
         }
         if (cfg->exit_at_eof && !c->retrying && all_eof(c)) {
@@ -924,6 +1010,8 @@ out:
         kerr = rd_kafka_consumer_close(c->rk);
         if (kerr && !c->fatal)
             clog_(c, "kafka: closing the consumer: %s", rd_kafka_err2str(kerr));
+        clog_(c, "stopped: %llu messages, %llu CDC_EVENT lines, %llu undecodable",
+              (unsigned long long)c->n_msgs, (unsigned long long)c->n_lines, (unsigned long long)c->n_bad);
     }
     if (c->fatal)
         return cc_errf(err, errlen, CC_ERR, "%s", c->fatal_err);

@@ -12,7 +12,7 @@
  * then t4, t5, ...) of database NAME (default shop); message i of table j goes to
  * partition j % PARTITIONS ("spread by table", so each table stays in order);
  * watermarks, bad messages and files go round-robin. es (commit time, ms) is MS or
- * the current time; --size pads each DML row to about BYTES per message.
+ * the current time; --size pads each DML message to about BYTES (a note column).
  *
  * On success prints the counts (one "key=value ..." line each) and exits 0:
  *   produced messages=N rows=R dml=.. ddl=.. watermark=.. bad=.. files=..
@@ -130,28 +130,40 @@ static void build(struct strbuf *sb, enum kind k, long i, long nth, const char *
     }
     static const char *const types[] = {"INSERT", "UPDATE", "DELETE"};
     static const char *const status[] = {"new", "paid", "shipped", "done"};
-    char row[512], note[256];
-    size_t base = 330; /* approximate size without the note */
-    size_t nlen = size > base ? size - base : 8;
-    if (nlen > sizeof note - 1)
-        nlen = sizeof note - 1;
-    for (size_t j = 0; j < nlen; j++)
-        note[j] = (char)('a' + (i + (long)j) % 26);
-    note[nlen] = '\0';
-    snprintf(row, sizeof row, "{\"id\":\"%ld\",\"amount\":\"%ld.%02ld\",\"status\":\"%s\",\"note\":\"%s\"}", i,
-             i % 1000, i % 100, status[i % 4], note);
-    strbuf_addf(sb,
-                "{\"id\":0,\"database\":\"%s\",\"table\":\"%s\",\"pkNames\":[\"id\"],\"isDdl\":false,"
-                "\"type\":\"%s\",\"es\":%lld,\"ts\":%lld,\"sql\":\"\","
-                "\"sqlType\":{\"id\":-5,\"amount\":3,\"status\":12,\"note\":12},"
-                "\"mysqlType\":{\"id\":\"bigint\",\"amount\":\"decimal\",\"status\":\"varchar\",\"note\":\"varchar\"},"
-                "\"data\":[%s],\"old\":",
-                db, table, types[k], (long long)es, (long long)es + 5, row);
-    if (k == K_UPDATE)
-        strbuf_addf(sb, "[{\"id\":\"%ld\",\"amount\":\"0.00\",\"status\":\"new\",\"note\":null}]", i);
-    else
-        strbuf_adds(sb, "null");
-    strbuf_addf(sb, ",\"_tidb\":{\"commitTs\":%llu}}", (unsigned long long)commit);
+    /* Without --size: id, amount, status (about 330 bytes with _tidb). With it, a
+     * note column pads the message to about `size` bytes. */
+    for (int pass = 0; pass < 2; pass++) {
+        char note[1200];
+        size_t nlen = 0;
+        if (pass == 1) {
+            size_t base = sb->len + 30; /* the note column's own overhead */
+            nlen = size > base ? size - base : 1;
+            if (nlen > sizeof note - 1)
+                nlen = sizeof note - 1;
+        }
+        for (size_t j = 0; j < nlen; j++)
+            note[j] = (char)('a' + (i + (long)j) % 26);
+        note[nlen] = '\0';
+        strbuf_reset(sb);
+        strbuf_addf(sb,
+                    "{\"id\":0,\"database\":\"%s\",\"table\":\"%s\",\"pkNames\":[\"id\"],\"isDdl\":false,"
+                    "\"type\":\"%s\",\"es\":%lld,\"ts\":%lld,\"sql\":\"\",\"sqlType\":{\"id\":-5,\"amount\":3,"
+                    "\"status\":12%s},\"mysqlType\":{\"id\":\"bigint\",\"amount\":\"decimal\",\"status\":\"varchar\"%s},"
+                    "\"data\":[{\"id\":\"%ld\",\"amount\":\"%ld.%02ld\",\"status\":\"%s\"",
+                    db, table, types[k], (long long)es, (long long)es + 5, pass ? ",\"note\":12" : "",
+                    pass ? ",\"note\":\"varchar\"" : "", i, i % 1000, i % 100, status[i % 4]);
+        if (pass)
+            strbuf_addf(sb, ",\"note\":\"%s\"", note);
+        strbuf_adds(sb, "}],\"old\":");
+        if (k == K_UPDATE)
+            strbuf_addf(sb, "[{\"id\":\"%ld\",\"amount\":\"0.00\",\"status\":\"new\"%s}]", i,
+                        pass ? ",\"note\":null" : "");
+        else
+            strbuf_adds(sb, "null");
+        strbuf_addf(sb, ",\"_tidb\":{\"commitTs\":%llu}}", (unsigned long long)commit);
+        if (size == 0 || sb->len >= size)
+            break;
+    }
 }
 
 static int produce(rd_kafka_t *rk, const char *topic, int32_t partition, const void *p, size_t len,
