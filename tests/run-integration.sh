@@ -7,6 +7,13 @@ cd "$(dirname "$0")/.."
 export CDCCTL_ROOT=$PWD
 export CDCCTL=$PWD/build/cdcctl
 export HELPERS=$PWD/build/tests/helpers
+# One Docker daemon for the whole run: started here when none answers, stopped at the
+# end only if we started it (dockerd-stop.sh checks its own pidfile).
+if command -v docker >/dev/null 2>&1 && ! docker info >/dev/null 2>&1; then
+    tests/lib/dockerd-start.sh || true
+fi
+export CDCCTL_DOCKERD_SHARED=1
+trap 'tests/lib/dockerd-stop.sh' EXIT
 pass=0 fail=0 skip=0 failed_names=()
 tests=${TESTS:-$(ls tests/integration/*.sh 2>/dev/null)}
 for t in $tests; do
