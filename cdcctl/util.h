@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 /* Size callers give to error buffers (`char err[ERRLEN]`). */
-#define ERRLEN 512
+#define ERRLEN 2048
 
 /* Status codes returned by module functions. Modules return these (never exit)
  * and fill a caller-provided `char *err, size_t errlen` with the reason. */
