@@ -317,12 +317,18 @@ class Handler(BaseHTTPRequestHandler):
         if self.control:
             return self.reply(404, {"error": "control port serves /_fake/ only"})
         if body is None:
+            with STATE.lock:
+                STATE.stats["rejected"] += 1
             return self.reply(*es_error(400, "illegal_argument_exception",
                                         "chunked bodies are not accepted by this fake"))
         ctype = self.headers.get("Content-Type", "")
         m = re.fullmatch(r"/(?:([^/_][^/]*)/)?_bulk", path)
         if m and self.command in ("POST", "PUT"):
-            return self.reply(*handle_bulk(ctype, body, query, m.group(1)))
+            status, obj = handle_bulk(ctype, body, query, m.group(1))
+            if status in (400, 406):
+                with STATE.lock:
+                    STATE.stats["rejected"] += 1
+            return self.reply(status, obj)
         m = re.fullmatch(r"/_index_template/([^/]+)", path)
         if m and self.command == "PUT":
             return self.reply(*handle_template(m.group(1), ctype, body))

@@ -20,7 +20,7 @@
  *                                             so one per DDL; table "" for QUERY DDL)
  * rows= counts the CDC_EVENT lines the generated messages should produce.
  * --report FILE gets one line per delivered message:
- *   P O KIND LINES [database table op]        (KIND: dml ddl watermark bad file;
+ *   P O KIND LINES [database table op | path] (KIND: dml ddl watermark bad file;
  *                                             LINES expected, 0 for files)
  * Exit 1 when a message could not be delivered, 2 for usage errors. */
 #include <getopt.h>
@@ -39,7 +39,8 @@ static const char *const kind_names[NKINDS] = {"insert", "update", "delete", "dd
 struct sent {
     enum kind kind;
     int rows;
-    int table; /* -1 = none */
+    int table;        /* -1 = none */
+    const char *file; /* corpus file name, or NULL */
 };
 
 struct ctx {
@@ -66,6 +67,10 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
                     rk_names[s->kind], s->rows);
             if (s->table >= 0)
                 fprintf(cx->report, " %s %s %s", cx->db, cx->tables[s->table], kind_names[s->kind]);
+            else if (s->kind == K_DDL)
+                fprintf(cx->report, " %s \"\" ddl", cx->db); /* database-level DDL */
+            else if (s->file)
+                fprintf(cx->report, " %s", s->file);
             fputc('\n', cx->report);
         }
     }
@@ -330,6 +335,7 @@ int main(int argc, char **argv)
         s->kind = (enum kind)k;
         s->rows = k <= K_DDL ? 1 : 0;
         s->table = table;
+        s->file = NULL;
         if (k == K_DDL && strcmp(ddl_types[nth[k] % 8], "QUERY") == 0)
             s->table = -1; /* database-level DDL: table "" */
         if (k <= K_DDL) {
@@ -355,6 +361,7 @@ int main(int argc, char **argv)
         s->kind = K_FILE;
         s->rows = 0;
         s->table = -1;
+        s->file = argv[i];
         int r = produce(rk, topic, (int32_t)(rr++ % partitions), data, len, s);
         free(data);
         if (r != 0)
