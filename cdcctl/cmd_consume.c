@@ -61,8 +61,64 @@ static void usage(FILE *out)
             "  -h, --help            this help\n"
             "\n"
             "Defaults come from the manifest's consumer and kafka sections when a manifest is\n"
-            "given with -f or ./cdcctl.yaml exists; flags override them. New groups start at\n"
-            "the earliest offset. SIGTERM/SIGINT: flush, commit offsets, leave the group, exit 0.\n");
+            "given with -f or ./cdcctl.yaml exists (as seen from this host: kafka.host_brokers,\n"
+            "Elasticsearch through its published port, metrics on 127.0.0.1); flags override\n"
+            "them. New groups start at the earliest offset. SIGTERM/SIGINT: flush, commit\n"
+            "offsets, leave the group, exit 0 (a second signal stops waiting for Elasticsearch).\n");
+}
+
+/* The manifest's consumer section describes the consumer service inside the
+ * stack. Run on the host, `cdcctl consume` reaches Elasticsearch through the port
+ * the service publishes: "http://elasticsearch:9200" becomes
+ * "http://127.0.0.1:9200" when the manifest publishes 127.0.0.1:9200:9200 (or the
+ * service's `external:` endpoint). Returns a malloc'd URL, or NULL to keep url. */
+static char *host_url(const struct manifest *m, const char *url)
+{
+    const char *hs = strstr(url, "://");
+    if (!hs)
+        return NULL;
+    hs += 3;
+    const char *at = strchr(hs, '@'), *slash = strchr(hs, '/');
+    if (at && (!slash || at < slash))
+        hs = at + 1;
+    const char *colon = strchr(hs, ':');
+    const char *end = slash ? slash : hs + strlen(hs);
+    if (!colon || colon > end)
+        return NULL;
+    char name[256];
+    size_t hl = (size_t)(colon - hs);
+    if (hl == 0 || hl >= sizeof name)
+        return NULL;
+    memcpy(name, hs, hl);
+    name[hl] = '\0';
+    int port = atoi(colon + 1);
+    const struct service *svc = manifest_service(m, name);
+    if (!svc)
+        return NULL;
+    char hostport[300] = "";
+    if (svc->external) {
+        snprintf(hostport, sizeof hostport, "%s", svc->external);
+    } else {
+        for (size_t i = 0; i < svc->nports; i++) {
+            const struct port_spec *ps = &svc->ports[i];
+            if (ps->container_port == port && ps->host_port > 0 && strcmp(ps->proto, "udp") != 0) {
+                const char *ip = ps->host_ip && *ps->host_ip && strcmp(ps->host_ip, "0.0.0.0") != 0
+                                     ? ps->host_ip : "127.0.0.1";
+                snprintf(hostport, sizeof hostport, "%s:%d", ip, ps->host_port);
+                break;
+            }
+        }
+    }
+    if (!hostport[0])
+        return NULL;
+    struct strbuf sb = {0};
+    strbuf_add(&sb, url, (size_t)(hs - url));
+    strbuf_adds(&sb, hostport);
+    const char *rest = colon + 1;
+    while (*rest >= '0' && *rest <= '9')
+        rest++;
+    strbuf_adds(&sb, rest);
+    return strbuf_detach(&sb);
 }
 
 /* Serialises diagnostic lines from the consumer and librdkafka's threads. */
@@ -127,6 +183,7 @@ int cmd_consume(int argc, char **argv, const struct cli_ctx *ctx)
     struct metrics *metrics = NULL;
     struct metrics_server *srv = NULL;
     struct consumer *c = NULL;
+    char *es_host_url = NULL, *maddr_host = NULL;
     char err[ERRLEN];
 
     optind = 1;
@@ -206,10 +263,21 @@ int cmd_consume(int argc, char **argv, const struct cli_ctx *ctx)
             topic = cs->topic ? cs->topic : ks->topic;
         if (!group)
             group = cs->group;
-        if (!maddr)
-            maddr = cs->metrics_addr;
-        if (!es_url && !no_es)
-            es_url = cs->es_url;
+        if (!maddr && cs->metrics_addr) {
+            /* 0.0.0.0 is for inside the container; on the host stay on loopback */
+            const char *port = strrchr(cs->metrics_addr, ':');
+            if (port && (strncmp(cs->metrics_addr, "0.0.0.0:", 8) == 0 || port == cs->metrics_addr)) {
+                struct strbuf sb = {0};
+                strbuf_addf(&sb, "127.0.0.1%s", port);
+                maddr = maddr_host = strbuf_detach(&sb);
+            } else {
+                maddr = cs->metrics_addr;
+            }
+        }
+        if (!es_url && !no_es && cs->es_url) {
+            es_host_url = host_url(man, cs->es_url);
+            es_url = es_host_url ? es_host_url : cs->es_url;
+        }
         if (!prefix)
             prefix = cs->es_index_prefix;
         if (!log_file)
@@ -291,6 +359,8 @@ out:
     metrics_server_stop(srv);
     metrics_free(metrics);
     manifest_free(man);
+    free(es_host_url);
+    free(maddr_host);
     for (size_t i = 0; props && i < nprops + nx; i++)
         free(props[i]);
     free(props);

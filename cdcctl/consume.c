@@ -555,6 +555,8 @@ static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char 
 {
     struct consumer *c = rd_kafka_opaque(rk);
     (void)level;
+    if (strcmp(fac, "FAIL") == 0)
+        return; /* connection failures: on_error reports them (rate-limited) */
     clog_(c, "kafka: %s: %s", fac, buf);
 }
 
@@ -727,6 +729,12 @@ static void handle_event(struct consumer *c, rd_kafka_message_t *km)
 
 /* ---- setup, run, teardown --------------------------------------------------------- */
 
+static void es_log(void *ctx, const char *msg)
+{
+    struct consumer *c = ctx;
+    clog_(c, "%s", msg);
+}
+
 static int conf_set(rd_kafka_conf_t *conf, const char *name, const char *value, char *err, size_t errlen)
 {
     char why[512];
@@ -797,6 +805,15 @@ int consume_new(const struct consume_config *cfg, struct consumer **out, char *e
     c->rnd = (unsigned)getpid() ^ (unsigned)time(NULL);
     c->last_kerr = RD_KAFKA_RESP_ERR_NO_ERROR;
 
+    if (cfg->es_url) {
+        struct essink_config ec = {
+            .url = cfg->es_url, .index_prefix = cfg->es_index_prefix, .batch_docs = cfg->es_batch_docs,
+            .batch_ms = cfg->es_batch_ms, .metrics = cfg->metrics, .username = cfg->es_username,
+            .password = cfg->es_password, .defer_template = 1, .log = es_log, .log_ctx = c,
+        };
+        if ((rc = essink_new(&ec, &c->es, err, errlen)) != CC_OK)
+            goto fail;
+    }
     conf = rd_kafka_conf_new();
     /* Defaults; cfg->props come after and may override any of them. The queue
      * limits keep the resident size small (librdkafka's 64 MiB default would not);
@@ -876,11 +893,6 @@ void consume_free(struct consumer *c)
     free(c);
 }
 
-static void es_log(void *ctx, const char *msg)
-{
-    struct consumer *c = ctx;
-    clog_(c, "%s", msg);
-}
 
 /* Final flush on shutdown: retries Elasticsearch for a while (or until a second
  * signal); what stays unacknowledged is not stored and will be redelivered. */
@@ -910,14 +922,15 @@ int consume_run(struct consumer *c, char *err, size_t errlen)
 
     if (cfg->log_file && open_log(c, err, errlen) != CC_OK)
         return CC_ERR;
-    if (cfg->es_url) {
-        struct essink_config ec = {
-            .url = cfg->es_url, .index_prefix = cfg->es_index_prefix, .batch_docs = cfg->es_batch_docs,
-            .batch_ms = cfg->es_batch_ms, .metrics = cfg->metrics, .username = cfg->es_username,
-            .password = cfg->es_password, .log = es_log, .log_ctx = c,
-        };
-        if (essink_new(&ec, &c->es, err, errlen) != CC_OK)
-            return CC_ERR;
+    if (c->es) {
+        /* The template goes in before any document; when Elasticsearch is not
+         * reachable yet, essink_flush installs it before its first _bulk. */
+        char why[ERRLEN];
+        int rc = essink_install_template(c->es, why, sizeof why);
+        if (rc == CC_EINVAL)
+            return cc_errf(err, errlen, CC_ERR, "%s", why);
+        if (rc != CC_OK)
+            clog_(c, "%s (will retry before the first bulk request)", why);
     }
     sub = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(sub, cfg->topic, RD_KAFKA_PARTITION_UA);

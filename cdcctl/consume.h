@@ -51,10 +51,11 @@ struct consume_config {
 
 struct consumer;
 
-/* Builds the consumer: librdkafka configuration (defaults, then props), the
- * rd_kafka_t handle, the decoder and the metric families. No network I/O yet.
- * CC_EINVAL with librdkafka's message for a bad property or value (exit 2);
- * CC_ERR otherwise. *out owns the consumer (free with consume_free). cfg and the
+/* Builds the consumer: the Elasticsearch sink (when es_url is set), librdkafka
+ * configuration (defaults, then props), the rd_kafka_t handle, the decoder and the
+ * metric families. No request is made yet (librdkafka starts connecting).
+ * CC_EINVAL for a bad topic name, Elasticsearch URL or index prefix, or with
+ * librdkafka's message for a bad property or value (exit 2); CC_ERR otherwise. *out owns the consumer (free with consume_free). cfg and the
  * strings it points to must outlive the consumer. */
 int consume_new(const struct consume_config *cfg, struct consumer **out, char *err, size_t errlen);
 

@@ -242,8 +242,7 @@ out:
     return out;
 }
 
-/* PUT _index_template/<prefix>. CC_OK installed; CC_ERR transient; CC_EINVAL rejected. */
-static int install_template(struct essink *s, char *err, size_t errlen)
+int essink_install_template(struct essink *s, char *err, size_t errlen)
 {
     struct http_resp resp = {0};
     char path[300], why[ERRLEN];
@@ -309,7 +308,7 @@ int essink_new(const struct essink_config *cfg, struct essink **out, char *err, 
         return CC_OK;
     }
     char why[ERRLEN];
-    rc = install_template(s, why, sizeof why);
+    rc = essink_install_template(s, why, sizeof why);
     if (rc == CC_EINVAL) {
         rc = cc_errf(err, errlen, CC_ERR, "%s", why);
         goto fail;
@@ -652,7 +651,7 @@ int essink_flush(struct essink *s, char *err, size_t errlen)
         madd(s->m_retries, 1);
     s->last_failed = 1;
     if (!s->template_ok) {
-        int rc = install_template(s, err, errlen);
+        int rc = essink_install_template(s, err, errlen);
         if (rc != CC_OK)
             return CC_ERR; /* a rejected template stays an error we retry: the user can fix it */
     }

@@ -70,6 +70,11 @@ struct essink;
 int essink_new(const struct essink_config *cfg, struct essink **out, char *err, size_t errlen);
 void essink_free(struct essink *s);
 
+/* (Re)installs the index template now. CC_OK installed; CC_ERR unreachable or
+ * transient (connection error, 408, 429, 5xx: essink_flush will try again before
+ * its first _bulk); CC_EINVAL rejected by Elasticsearch. err says why. */
+int essink_install_template(struct essink *s, char *err, size_t errlen);
+
 /* Queues one document (copies everything it needs). Never fails. */
 void essink_add(struct essink *s, const struct essink_doc *d);
 
