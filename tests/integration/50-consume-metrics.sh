@@ -44,6 +44,16 @@ assert_eq "orders inserts (generated)" \
 assert_eq "database-level DDL (table \"\")" "1" \
     "$(metric "$MURL_c1" 'db_changes_total{database="test",table="",op="ddl"}')"
 
+# Consumer lag per partition (librdkafka statistics, every 5 s): 0 once caught up.
+lag_zero() {
+    local p
+    for p in 0 1 2 3; do
+        [ "$(metric "$MURL_c1" "cdc_consumer_lag{topic=\"cdc\",partition=\"$p\"}")" = 0 ] || return 1
+    done
+}
+wait_for 20 lag_zero || fail "cdc_consumer_lag not 0 for all partitions: $(curl -fsS "$MURL_c1" | grep '^cdc_consumer_lag')"
+pass_msg "cdc_consumer_lag is 0 for partitions 0-3"
+
 # Each malformed message logged once with its offset; the DDL type in the line.
 nskip=$(grep -c 'skipping undecodable message topic=cdc partition=[0-9]* offset=[0-9]*: ' "$WORK/c1.err")
 assert_eq "one 'skipping undecodable message' line per bad message" "$E_bad" "$nskip"
