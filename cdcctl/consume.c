@@ -86,6 +86,7 @@ struct consumer {
     int closing;
     int up;   /* last value of cdc_consumer_up */
     int busy; /* the last poll returned a message */
+    int store_err_logged;
     int fatal;
     char fatal_err[ERRLEN];
     rd_kafka_resp_err_t last_kerr;
@@ -359,8 +360,10 @@ static void store_offsets(struct consumer *c)
     c->pending_msgs = 0;
     if (l->cnt > 0) {
         rd_kafka_resp_err_t e = rd_kafka_offsets_store(c->rk, l);
-        if (e && e != RD_KAFKA_RESP_ERR__STATE)
+        if (e && e != RD_KAFKA_RESP_ERR__STATE && !c->store_err_logged) {
+            c->store_err_logged = 1; /* e.g. -X enable.auto.offset.store=true */
             clog_(c, "kafka: storing offsets: %s", rd_kafka_err2str(e));
+        }
         /* With Elasticsearch, commit now rather than within auto.commit.interval.ms,
          * so a crash re-sends little more than the unacknowledged tail. */
         if (c->es && !c->closing)
