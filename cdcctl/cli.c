@@ -1,5 +1,7 @@
 /* cli: helpers shared by the cmd_*.c command implementations. */
+#include <getopt.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -50,3 +52,28 @@ int cli_finish(int status)
     return status;
 }
 
+
+int cli_bad_option(const char *cmd, int c, char **argv)
+{
+    const char *opt = optind > 0 ? argv[optind - 1] : "?";
+    if (c == ':')
+        cli_error(cmd, "option '%s' needs a value", opt);
+    else if (optopt && optopt != '?')
+        cli_error(cmd, "unknown option '-%c' (see cdcctl %s --help)", optopt, cmd);
+    else
+        cli_error(cmd, "unknown option '%s' (see cdcctl %s --help)", opt, cmd);
+    return EXIT_USAGE;
+}
+
+int cli_number(const char *cmd, const char *opt, const char *val, double min, double max,
+               double *out)
+{
+    char *end = NULL;
+    double v = val ? strtod(val, &end) : 0;
+    if (!val || end == val || *end || !(v >= min && v <= max)) {
+        cli_error(cmd, "%s needs a number from %g to %g", opt, min, max);
+        return EXIT_USAGE;
+    }
+    *out = v;
+    return EXIT_OK;
+}

@@ -28,6 +28,17 @@ void cli_error(const char *what, const char *fmt, ...) __attribute__((format(pri
  * status (2 for a bad manifest, 1 for an unreadable one) with *out NULL; else 0. */
 int cli_load_manifest(const struct cli_ctx *ctx, struct manifest **out);
 
+/* Reports a getopt_long() failure of command `cmd` (its return value `c`: '?' for an
+ * unknown option, ':' for a missing value; argv as given to getopt_long) and returns
+ * EXIT_USAGE. */
+int cli_bad_option(const char *cmd, int c, char **argv);
+
+/* Parses `val`, the value of option `opt` of command `cmd`, as a decimal number in
+ * [min, max] into *out. On failure prints "cdcctl: CMD: OPT needs a number from MIN
+ * to MAX" and returns EXIT_USAGE; else EXIT_OK. */
+int cli_number(const char *cmd, const char *opt, const char *val, double min, double max,
+               double *out);
+
 /* Flushes stdout and reports a write error (EPIPE, ENOSPC) as exit 1. */
 int cli_finish(int status);
 

@@ -1,4 +1,5 @@
 /* cdcctl down: stop and remove the project's containers and network (--volumes). */
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,10 +11,20 @@
 
 int cmd_down(int argc, char **argv, const struct cli_ctx *ctx)
 {
-    int volumes = 0, timeout = 10;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+    int volumes = 0;
+    double timeout = 10;
+    static const struct option opts[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"volumes", no_argument, NULL, 'v'},
+        {"timeout", required_argument, NULL, 't'},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+    optind = 0;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":hvt:", opts, NULL)) != -1) {
+        switch (c) {
+        case 'h':
             printf("usage: cdcctl [-f FILE] [-p NAME] down [-v|--volumes] [--timeout SECONDS]\n\n"
                    "Stops (dependents first) and removes every container of the project,\n"
                    "including orphans, and the project's network. Running it again is fine.\n\n"
@@ -21,23 +32,20 @@ int cmd_down(int argc, char **argv, const struct cli_ctx *ctx)
                    "  --timeout SECONDS   how long a container may take to stop before it is\n"
                    "                      killed (default 10)\n");
             return EXIT_OK;
-        } else if (strcmp(a, "-v") == 0 || strcmp(a, "--volumes") == 0) {
+        case 'v':
             volumes = 1;
-        } else if (strcmp(a, "--timeout") == 0 || strcmp(a, "-t") == 0 ||
-                   strncmp(a, "--timeout=", 10) == 0) {
-            const char *val = a[1] != '-' ? (i + 1 < argc ? argv[++i] : NULL)
-                              : a[9] == '=' ? a + 10 : (i + 1 < argc ? argv[++i] : NULL);
-            char *end = NULL;
-            long t = val ? strtol(val, &end, 10) : -1;
-            if (!val || end == val || *end || t < 0 || t > 86400) {
-                cli_error("down", "--timeout needs a number of seconds >= 0");
+            break;
+        case 't':
+            if (cli_number("down", "--timeout", optarg, 0, 86400, &timeout) != EXIT_OK)
                 return EXIT_USAGE;
-            }
-            timeout = (int)t;
-        } else {
-            cli_error("down", "unknown option '%s' (see cdcctl down --help)", a);
-            return EXIT_USAGE;
+            break;
+        default:
+            return cli_bad_option("down", c, argv);
         }
+    }
+    if (optind < argc) {
+        cli_error("down", "unexpected argument '%s' (see cdcctl down --help)", argv[optind]);
+        return EXIT_USAGE;
     }
     struct manifest *m = NULL;
     struct docker *d = NULL;
@@ -56,7 +64,7 @@ int cmd_down(int argc, char **argv, const struct cli_ctx *ctx)
         }
         goto out;
     }
-    if (stack_down(d, m, timeout, volumes, stderr, NULL, err, sizeof err) != CC_OK) {
+    if (stack_down(d, m, (int)timeout, volumes, stderr, NULL, err, sizeof err) != CC_OK) {
         cli_error("down", "%s", err);
         goto out;
     }

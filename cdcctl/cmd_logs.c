@@ -1,4 +1,5 @@
 /* cdcctl logs SERVICE: the container's log, stdout to stdout and stderr to stderr. */
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,38 +23,47 @@ int cmd_logs(int argc, char **argv, const struct cli_ctx *ctx)
 {
     const char *service = NULL;
     int follow = 0, tail = -1;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+    static const struct option opts[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"follow", no_argument, NULL, 'f'},
+        {"tail", required_argument, NULL, 'n'},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+    optind = 0;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":hfn:", opts, NULL)) != -1) {
+        double n;
+        switch (c) {
+        case 'h':
             printf("usage: cdcctl [-f FILE] [-p NAME] logs SERVICE [-f|--follow] [--tail N]\n\n"
                    "Prints the service's container log: its stdout to stdout, its stderr to\n"
                    "stderr.\n\n"
                    "  -f, --follow   keep printing new output until the container stops\n"
                    "  --tail N       only the last N lines (default: all)\n");
             return EXIT_OK;
-        } else if (strcmp(a, "-f") == 0 || strcmp(a, "--follow") == 0) {
+        case 'f':
             follow = 1;
-        } else if (strcmp(a, "--tail") == 0 || strcmp(a, "-n") == 0 || strncmp(a, "--tail=", 7) == 0) {
-            const char *val = strncmp(a, "--tail=", 7) == 0 ? a + 7 : (i + 1 < argc ? argv[++i] : NULL);
-            char *end = NULL;
-            long n = val ? strtol(val, &end, 10) : -1;
-            if (val && strcmp(val, "all") == 0) {
+            break;
+        case 'n':
+            if (strcmp(optarg, "all") == 0) {
                 tail = -1;
-            } else if (!val || end == val || *end || n < 0) {
-                cli_error("logs", "--tail needs a number of lines (or all)");
-                return EXIT_USAGE;
-            } else {
-                tail = n > 1000000000 ? 1000000000 : (int)n;
+                break;
             }
-        } else if (a[0] == '-' && a[1]) {
-            cli_error("logs", "unknown option '%s' (see cdcctl logs --help)", a);
-            return EXIT_USAGE;
-        } else if (!service) {
-            service = a;
-        } else {
-            cli_error("logs", "one service at a time ('%s' and '%s')", service, a);
+            if (cli_number("logs", "--tail", optarg, 0, 1e9, &n) != EXIT_OK)
+                return EXIT_USAGE;
+            tail = (int)n;
+            break;
+        default:
+            return cli_bad_option("logs", c, argv);
+        }
+    }
+    for (; optind < argc; optind++) {
+        if (service) {
+            cli_error("logs", "one service at a time ('%s' and '%s')", service, argv[optind]);
             return EXIT_USAGE;
         }
+        service = argv[optind];
     }
     if (!service) {
         cli_error("logs", "which service? (usage: cdcctl logs SERVICE [-f] [--tail N])");

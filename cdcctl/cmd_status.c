@@ -1,4 +1,5 @@
 /* cdcctl status: one row per service, then the bootstrap's and monitoring's rows. */
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,8 +18,17 @@
 int cmd_status(int argc, char **argv, const struct cli_ctx *ctx)
 {
     int json = 0;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+    static const struct option opts[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"json", no_argument, NULL, 'j'},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+    optind = 0;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'h':
             printf("usage: cdcctl [-f FILE] [-p NAME] status [--json]\n\n"
                    "One row per service (state, health, published ports, image, uptime;\n"
                    "external services: a TCP connect check), then TiDB, the changefeed, the\n"
@@ -26,12 +36,16 @@ int cmd_status(int argc, char **argv, const struct cli_ctx *ctx)
                    "ok: a service missing, not running or not healthy.\n\n"
                    "  --json   the same rows as JSON\n");
             return EXIT_OK;
-        } else if (strcmp(argv[i], "--json") == 0) {
+        case 'j':
             json = 1;
-        } else {
-            cli_error("status", "unknown option '%s' (see cdcctl status --help)", argv[i]);
-            return EXIT_USAGE;
+            break;
+        default:
+            return cli_bad_option("status", c, argv);
         }
+    }
+    if (optind < argc) {
+        cli_error("status", "unexpected argument '%s' (see cdcctl status --help)", argv[optind]);
+        return EXIT_USAGE;
     }
     struct manifest *m = NULL;
     struct docker *d = NULL;

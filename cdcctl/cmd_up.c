@@ -1,4 +1,5 @@
 /* cdcctl up: create or converge the stack, wait until it is ready, bootstrap. */
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,39 +54,49 @@ int cmd_up(int argc, char **argv, const struct cli_ctx *ctx)
     o.timeout_s = 300;
     o.pull = STACK_PULL_MISSING;
     o.progress = stderr;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *val = NULL;
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+    static const struct option opts[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"remove-orphans", no_argument, NULL, 'R'},
+        {"no-bootstrap", no_argument, NULL, 'B'},
+        {"timeout", required_argument, NULL, 't'},
+        {"pull", required_argument, NULL, 'P'},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+    optind = 0; /* full getopt reset: commands may be dispatched more than once */
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'h':
             usage(stdout);
             return EXIT_OK;
-        } else if (strcmp(a, "--remove-orphans") == 0) {
+        case 'R':
             o.remove_orphans = 1;
-        } else if (strcmp(a, "--no-bootstrap") == 0) {
+            break;
+        case 'B':
             bootstrap = 0;
-        } else if (strcmp(a, "--timeout") == 0 || strncmp(a, "--timeout=", 10) == 0) {
-            val = a[9] == '=' ? a + 10 : (i + 1 < argc ? argv[++i] : NULL);
-            char *end = NULL;
-            double t = val ? strtod(val, &end) : 0;
-            if (!val || end == val || *end || t <= 0) {
-                cli_error("up", "--timeout needs a number of seconds > 0");
+            break;
+        case 't':
+            if (cli_number("up", "--timeout", optarg, 0.001, 86400, &o.timeout_s) != EXIT_OK)
                 return EXIT_USAGE;
-            }
-            o.timeout_s = t;
-        } else if (strcmp(a, "--pull") == 0 || strncmp(a, "--pull=", 7) == 0) {
-            val = a[6] == '=' ? a + 7 : (i + 1 < argc ? argv[++i] : NULL);
-            if (val && strcmp(val, "always") == 0)
+            break;
+        case 'P':
+            if (strcmp(optarg, "always") == 0)
                 o.pull = STACK_PULL_ALWAYS;
-            else if (val && strcmp(val, "missing") == 0)
+            else if (strcmp(optarg, "missing") == 0)
                 o.pull = STACK_PULL_MISSING;
             else {
                 cli_error("up", "--pull takes always or missing");
                 return EXIT_USAGE;
             }
-        } else {
-            cli_error("up", "unknown option '%s' (see cdcctl up --help)", a);
-            return EXIT_USAGE;
+            break;
+        default:
+            return cli_bad_option("up", c, argv);
         }
+    }
+    if (optind < argc) {
+        cli_error("up", "unexpected argument '%s' (see cdcctl up --help)", argv[optind]);
+        return EXIT_USAGE;
     }
 
     struct manifest *m = NULL;
