@@ -1,6 +1,6 @@
 /* canal: decoder of canal-json messages as TiCDC emits them (reference/tidb-ticdc.md
- * section 5). Hot path: one jsmn tokenization per message, no allocation per message,
- * fields returned as spans into the caller's buffer. */
+ * section 5). Hot path: one pass of a validating JSON scanner per message, no
+ * allocation per message, fields returned as spans into the caller's buffer. */
 #ifndef CDCCTL_CANAL_H
 #define CDCCTL_CANAL_H
 #include <stddef.h>
@@ -43,7 +43,7 @@ struct canal_msg {
 
 struct canal_decoder;
 
-/* A decoder with reusable token/row buffers. Never NULL (aborts on OOM). */
+/* A decoder with reusable buffers. Never NULL (aborts on OOM). */
 struct canal_decoder *canal_decoder_new(void);
 void canal_decoder_free(struct canal_decoder *d);
 
