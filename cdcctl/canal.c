@@ -305,6 +305,87 @@ static inline __attribute__((always_inline)) const char *key_colon(struct scan *
     return p < s->end ? p : syntax(s, p);
 }
 
+/* A scalar (string, number, literal) at p, or NULL when p is not at a valid one
+ * (no error is set: the caller falls back to the general path). */
+static inline __attribute__((always_inline)) const char *flat_scalar(struct scan *s,
+                                                                    const char *p)
+{
+    const char *e = s->end;
+    if (*p == '"') {
+        p = find_special(p + 1, e);
+        /* escapes, control characters, truncation: the general path */
+        return p < e && *p == '"' ? p + 1 : NULL;
+    }
+    if (*p == '-' || is_digit(*p)) {
+        if (*p == '-')
+            p++;
+        if (p >= e || !is_digit(*p))
+            return NULL;
+        if (*p == '0') {
+            p++;
+        } else {
+            do
+                p++;
+            while (p < e && is_digit(*p));
+        }
+        return p < e && (*p == '.' || *p == 'e' || *p == 'E') ? NULL : p;
+    }
+    if (e - p >= 5 && memcmp(p, "false", 5) == 0)
+        return p + 5;
+    if (e - p >= 4 && (memcmp(p, "null", 4) == 0 || memcmp(p, "true", 4) == 0))
+        return p + 4;
+    return NULL;
+}
+
+/* An object whose values are scalars, without whitespace, at p ('{'): the
+ * position after it, or NULL (nothing reported) for anything else. */
+static inline const char *flat_object(struct scan *s, const char *p)
+{
+    const char *e = s->end;
+    p++;
+    if (p < e && *p == '}')
+        return p + 1;
+    for (;;) {
+        if (p >= e || *p != '"' || !(p = flat_scalar(s, p)) || p >= e || *p != ':')
+            return NULL;
+        p++;
+        if (p >= e || !(p = flat_scalar(s, p)) || p >= e)
+            return NULL;
+        if (*p == '}')
+            return p + 1;
+        if (*p != ',')
+            return NULL;
+        p++;
+    }
+}
+
+/* The common shapes TiCDC sends outside the fields read, without whitespace: an
+ * object of scalars (sqlType, mysqlType) or an array of scalars or of such
+ * objects (pkNames, old). Returns the position after it, or NULL (nothing
+ * reported) when the value is anything else, even malformed: skip_value then
+ * scans it again in full, so only well-formed input is ever accepted here. */
+static const char *skip_flat(struct scan *s, const char *p)
+{
+    const char *e = s->end;
+    if (*p == '{')
+        return flat_object(s, p);
+    p++;
+    if (p < e && *p == ']')
+        return p + 1;
+    for (;;) {
+        if (p >= e)
+            return NULL;
+        p = *p == '{' ? flat_object(s, p) : flat_scalar(s, p);
+        if (!p || p >= e)
+            return NULL;
+        if (*p == ']')
+            return p + 1;
+        if (*p != ',')
+            return NULL;
+        p++;
+    }
+}
+
 /* Skips the value at p (whitespace before it skipped), checking its syntax;
  * nesting is tracked on the decoder's stack, so depth costs no C stack. Raw
  * control characters in strings are syntax errors here. */
@@ -313,6 +394,11 @@ static const char *skip_value(struct scan *s, const char *p)
     const char *e = s->end, *k;
     struct canal_decoder *d = s->d;
     size_t depth = 0, kl;
+    if (p < e && (*p == '{' || *p == '[')) {
+        const char *q = skip_flat(s, p);
+        if (q)
+            return q;
+    }
     for (;;) {
         if (p >= e)
             return syntax(s, p);
@@ -487,6 +573,22 @@ static const char *int_field(struct scan *s, const char *p, const char *name, bo
     q += neg;
     const char *digits = q;
     uint64_t mag = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    /* eight digits at a time (timestamps have 13-19) */
+    for (int i = 0; i < 2 && e - q >= 8; i++) {
+        uint64_t w;
+        memcpy(&w, q, 8);
+        if ((w & 0xF0F0F0F0F0F0F0F0ULL) != 0x3030303030303030ULL ||
+            ((w + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL) != 0x3030303030303030ULL)
+            break;
+        w -= 0x3030303030303030ULL;
+        w = w * 10 + (w >> 8); /* pairs of digits */
+        w = (((w & 0x000000FF000000FFULL) * (100 + (1000000ULL << 32))) +
+             (((w >> 16) & 0x000000FF000000FFULL) * (1 + (10000ULL << 32)))) >> 32;
+        mag = mag * 100000000 + w;
+        q += 8;
+    }
+#endif
     while (q < e && is_digit(*q))
         mag = mag * 10 + (unsigned)(*q++ - '0');
     size_t nd = (size_t)(q - digits);
@@ -631,6 +733,60 @@ static const char *data_field(struct scan *s, const char *p, struct fields *fl)
         if (closed)
             return p;
     }
+}
+
+/* The keys TiCDC sends at the top level, quoted and followed by the colon: when
+ * the text at p (a '"') is one of them, returns the position after the colon and
+ * sets *k, *kl (such a key holds no escape or control character, so matching it
+ * is checking it); else NULL and key_colon does the general work. */
+static inline const char *known_key(const char *p, const char *e, const char **k, size_t *kl)
+{
+#define KEY(lit)                                                                                \
+    if ((size_t)(e - p) >= sizeof(lit) - 1 && memcmp(p, lit, sizeof(lit) - 1) == 0) {         \
+        *k = p + 1;                                                                            \
+        *kl = sizeof(lit) - 4;                                                                 \
+        return p + sizeof(lit) - 1;                                                            \
+    }
+    if (e - p < 2)
+        return NULL;
+    switch (p[1]) {
+    case 'i':
+        KEY("\"id\":")
+        KEY("\"isDdl\":")
+        break;
+    case 'd':
+        KEY("\"database\":")
+        KEY("\"data\":")
+        break;
+    case 't':
+        KEY("\"table\":")
+        KEY("\"type\":")
+        KEY("\"ts\":")
+        break;
+    case 'p':
+        KEY("\"pkNames\":")
+        break;
+    case 'e':
+        KEY("\"es\":")
+        break;
+    case 's':
+        KEY("\"sql\":")
+        KEY("\"sqlType\":")
+        break;
+    case 'm':
+        KEY("\"mysqlType\":")
+        break;
+    case 'o':
+        KEY("\"old\":")
+        break;
+    case '_':
+        KEY("\"_tidb\":")
+        break;
+    default:
+        break;
+    }
+    return NULL;
+#undef KEY
 }
 
 /* One member of the top-level object: key k (raw), value at p. */
@@ -820,8 +976,12 @@ int canal_decode(struct canal_decoder *d, const char *buf, size_t len, struct ca
             const char *k;
             size_t kl;
             int closed;
-            if (!(p = key_colon(&s, p, &k, &kl)) || !(p = member(&s, k, kl, p, out, &fl)) ||
-                !(p = next_member(&s, p, '}', &closed)))
+            const char *v = known_key(p, e, &k, &kl);
+            if (v && v < e && (unsigned char)*v > ' ')
+                p = v; /* the usual case: no whitespace before the value */
+            else if (!(p = key_colon(&s, p, &k, &kl)))
+                return CC_EINVAL;
+            if (!(p = member(&s, k, kl, p, out, &fl)) || !(p = next_member(&s, p, '}', &closed)))
                 return CC_EINVAL;
             if (closed)
                 break;
@@ -835,179 +995,4 @@ int canal_decode(struct canal_decoder *d, const char *buf, size_t len, struct ca
     if (s.field_err)
         return CC_EINVAL;
     return finish(d, &fl, out, err, errlen);
-}
-
-/* ---- unescaping ---- */
-
-/* Output cursor: `need` counts every byte the full text needs; bytes are written
- * only while whole characters fit into cap (= outlen - 1). */
-struct sink {
-    char *out;
-    size_t cap, wn, need;
-    bool full;
-};
-
-static void sink_char(struct sink *w, const char *b, size_t k)
-{
-    w->need += k;
-    if (w->full)
-        return;
-    if (w->wn + k <= w->cap) {
-        memcpy(w->out + w->wn, b, k);
-        w->wn += k;
-    } else {
-        w->full = true;
-    }
-}
-
-/* A run of raw bytes (already UTF-8): cut at a character boundary when it does not fit. */
-static void sink_run(struct sink *w, const char *b, size_t k)
-{
-    w->need += k;
-    if (w->full || k == 0)
-        return;
-    size_t room = w->cap - w->wn;
-    if (k <= room) {
-        memcpy(w->out + w->wn, b, k);
-        w->wn += k;
-        return;
-    }
-    size_t fit = room;
-    while (fit > 0 && ((unsigned char)b[fit] & 0xC0) == 0x80)
-        fit--;
-    memcpy(w->out + w->wn, b, fit);
-    w->wn += fit;
-    w->full = true;
-}
-
-static void sink_cp(struct sink *w, uint32_t cp)
-{
-    char b[4];
-    size_t k;
-    if (cp < 0x80) {
-        b[0] = (char)cp;
-        k = 1;
-    } else if (cp < 0x800) {
-        b[0] = (char)(0xC0 | (cp >> 6));
-        b[1] = (char)(0x80 | (cp & 0x3F));
-        k = 2;
-    } else if (cp < 0x10000) {
-        b[0] = (char)(0xE0 | (cp >> 12));
-        b[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        b[2] = (char)(0x80 | (cp & 0x3F));
-        k = 3;
-    } else {
-        b[0] = (char)(0xF0 | (cp >> 18));
-        b[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-        b[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        b[3] = (char)(0x80 | (cp & 0x3F));
-        k = 4;
-    }
-    sink_char(w, b, k);
-}
-
-/* Four hex digits at p (p + 4 <= e) -> code unit, or -1. */
-static int32_t hex4(const char *p, const char *e)
-{
-    if (e - p < 4)
-        return -1;
-    int32_t v = 0;
-    for (int i = 0; i < 4; i++) {
-        char c = p[i];
-        int x;
-        if (c >= '0' && c <= '9')
-            x = c - '0';
-        else if (c >= 'a' && c <= 'f')
-            x = c - 'a' + 10;
-        else if (c >= 'A' && c <= 'F')
-            x = c - 'A' + 10;
-        else
-            return -1;
-        v = v * 16 + x;
-    }
-    return v;
-}
-
-#define REPLACEMENT_CHAR 0xFFFD
-
-/* Invalid escapes (an unknown letter, \u without four hex digits, a final lone
- * backslash) and unpaired surrogates are replaced by U+FFFD, never rejected:
- * canal_decode only hands out strings its scanner accepted, so in practice only
- * unpaired surrogates reach this path (as in Go's encoding/json). */
-size_t canal_str_copy(struct canal_str s, char *out, size_t outlen)
-{
-    struct sink w = {out, outlen ? outlen - 1 : 0, 0, 0, outlen == 0};
-    if (s.p && s.len) {
-        const char *p = s.p, *e = s.p + s.len;
-        if (!s.escaped) {
-            sink_run(&w, p, s.len);
-        } else {
-            while (p < e) {
-                const char *bs = memchr(p, '\\', (size_t)(e - p));
-                if (!bs) {
-                    sink_run(&w, p, (size_t)(e - p));
-                    break;
-                }
-                sink_run(&w, p, (size_t)(bs - p));
-                p = bs + 1;
-                if (p == e) {
-                    sink_cp(&w, REPLACEMENT_CHAR);
-                    break;
-                }
-                char c = *p++;
-                switch (c) {
-                case '"':
-                case '\\':
-                case '/':
-                    sink_char(&w, &c, 1);
-                    break;
-                case 'b':
-                    sink_char(&w, "\b", 1);
-                    break;
-                case 'f':
-                    sink_char(&w, "\f", 1);
-                    break;
-                case 'n':
-                    sink_char(&w, "\n", 1);
-                    break;
-                case 'r':
-                    sink_char(&w, "\r", 1);
-                    break;
-                case 't':
-                    sink_char(&w, "\t", 1);
-                    break;
-                case 'u': {
-                    int32_t u = hex4(p, e);
-                    if (u < 0) {
-                        sink_cp(&w, REPLACEMENT_CHAR);
-                        break;
-                    }
-                    p += 4;
-                    if (u >= 0xD800 && u <= 0xDBFF) {
-                        int32_t lo = (e - p >= 6 && p[0] == '\\' && p[1] == 'u') ? hex4(p + 2, e)
-                                                                                 : -1;
-                        if (lo >= 0xDC00 && lo <= 0xDFFF) {
-                            p += 6;
-                            sink_cp(&w, 0x10000 + (((uint32_t)u - 0xD800) << 10) +
-                                            ((uint32_t)lo - 0xDC00));
-                        } else {
-                            sink_cp(&w, REPLACEMENT_CHAR);
-                        }
-                    } else if (u >= 0xDC00 && u <= 0xDFFF) {
-                        sink_cp(&w, REPLACEMENT_CHAR);
-                    } else {
-                        sink_cp(&w, (uint32_t)u);
-                    }
-                    break;
-                }
-                default:
-                    sink_cp(&w, REPLACEMENT_CHAR);
-                    break;
-                }
-            }
-        }
-    }
-    if (outlen)
-        out[w.wn] = '\0';
-    return w.need;
 }
