@@ -107,7 +107,10 @@ char *cdcevent_put(char *p, const char *topic, size_t topic_len, int32_t partiti
     p = PUTL(p, " op=");
     p = put(p, op, strlen(op));
     p = PUTL(p, " type=");
-    p = put_name(p, &m->type);
+    if (m->kind == CANAL_DML) /* canal_decode checked: INSERT, UPDATE or DELETE */
+        p = put(p, m->type.p, m->type.len);
+    else
+        p = put_name(p, &m->type);
     if (row) {
         p = PUTL(p, " data=");
         char *start = p;

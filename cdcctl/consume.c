@@ -2,7 +2,7 @@
  *
  * Hot path per message: one canal_decode (jsmn, no allocation), a cached lookup
  * of the (database, table) series, a few atomic metric updates, and the CDC_EVENT
- * line formatted by hand into a 256 KiB output buffer that is written to stdout and
+ * line formatted by hand into a 128 KiB output buffer that is written to stdout and
  * the log file with write(2). No malloc, no snprintf, no JSON DOM per message.
  *
  * At-least-once: for each partition we remember the highest processed offset
@@ -26,12 +26,13 @@
 #include "cdcevent.h"
 #include "essink.h"
 
-#define OUTBUF_SIZE (256u << 10)
+#define OUTBUF_SIZE (128u << 10)
 #define NOES_BATCH_MSGS 20000   /* store offsets at least this often without Elasticsearch */
 #define NOES_BATCH_SEC 0.5
 #define BACKOFF_MIN 0.1
 #define BACKOFF_MAX 30.0
 #define SHUTDOWN_ES_SEC 10.0    /* how long SIGTERM waits for Elasticsearch */
+#define CLOCK_EVERY 64          /* messages per clock reading (the coarse clock ticks every ms or more) */
 
 enum { OP_INSERT, OP_UPDATE, OP_DELETE, OP_DDL, NOPS };
 static const char *const op_names[NOPS] = {"insert", "update", "delete", "ddl"};
@@ -68,6 +69,9 @@ struct consumer {
 
     struct tentry *tab;
     size_t tabcap, tabn;
+    struct tentry *last; /* the entry of the previous message (NULL after tab_grow) */
+    double real_now;     /* now_real(), refreshed every CLOCK_EVERY messages and when idle */
+    unsigned clock_left;
 
     struct pstate *parts;
     size_t nparts;
@@ -75,6 +79,8 @@ struct consumer {
     size_t pending_msgs;
     double pending_since;
     uint64_t unflushed_msgs; /* messages not yet added to cdc_messages_total */
+    double delay_v;          /* end-to-end delay observed delay_n times, not yet in m_delay */
+    uint64_t delay_n;
     uint64_t n_msgs, n_lines, n_bad; /* for the summary at the end */
 
     /* Elasticsearch retry state: partitions are paused while retrying. */
@@ -86,6 +92,7 @@ struct consumer {
     int closing;
     int up;   /* last value of cdc_consumer_up */
     int busy; /* the last poll returned a message */
+    int eof_changed; /* a partition reached its end or the assignment changed (--exit-at-eof) */
     int store_err_logged;
     int fatal;
     char fatal_err[ERRLEN];
@@ -239,9 +246,22 @@ static void tab_grow(struct consumer *c)
     free(c->tab);
     c->tab = nt;
     c->tabcap = ncap;
+    c->last = NULL;
 }
 
+static struct tentry *tab_find(struct consumer *c, const struct canal_str *db, const struct canal_str *tb);
+
 static struct tentry *tab_get(struct consumer *c, const struct canal_str *db, const struct canal_str *tb)
+{
+    struct tentry *l = c->last; /* runs of one table are the rule (a partition per table) */
+    if (l && l->dblen == db->len && l->tblen == tb->len && memcmp(l->key, db->p, db->len) == 0 &&
+        memcmp(l->key + db->len, tb->p, tb->len) == 0)
+        return l;
+    c->last = tab_find(c, db, tb);
+    return c->last;
+}
+
+static struct tentry *tab_find(struct consumer *c, const struct canal_str *db, const struct canal_str *tb)
 {
     uint64_t h = hash_names(db, tb);
     if (c->tabcap) {
@@ -307,6 +327,10 @@ static void flush_metrics(struct consumer *c)
     if (c->unflushed_msgs) {
         metric_add(c->m_messages, (double)c->unflushed_msgs);
         c->unflushed_msgs = 0;
+    }
+    if (c->delay_n) {
+        metric_observe_n(c->m_delay, c->delay_v, c->delay_n);
+        c->delay_n = 0;
     }
     for (size_t i = 0; i < c->tabcap; i++) {
         struct tentry *e = &c->tab[i];
@@ -515,6 +539,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
     for (size_t i = 0; i < c->nparts; i++)
         n += c->parts[i].assigned != 0;
     c->nassigned = n;
+    c->eof_changed = 1;
     metric_set(c->m_assigned, (double)n);
 }
 
@@ -631,8 +656,21 @@ static void handle_message(struct consumer *c, const rd_kafka_message_t *km)
         return;
     }
     if (m.es_ms > 0) {
-        double d = now_real() - (double)m.es_ms / 1000.0;
-        metric_observe(c->m_delay, d > 0 ? d : 0);
+        /* Consecutive equal delays (one transaction's rows within one tick of the
+         * coarse clock) are observed at once when they stop repeating. */
+        if (c->clock_left-- == 0) {
+            c->real_now = now_real();
+            c->clock_left = CLOCK_EVERY - 1;
+        }
+        double d = c->real_now - (double)m.es_ms / 1000.0;
+        if (d < 0)
+            d = 0;
+        if (c->delay_n && d != c->delay_v) {
+            metric_observe_n(c->m_delay, c->delay_v, c->delay_n);
+            c->delay_n = 0;
+        }
+        c->delay_v = d;
+        c->delay_n++;
     }
     struct tentry *e = tab_get(c, &m.database, &m.table);
     int op = op_index(m.op);
@@ -723,6 +761,7 @@ static void handle_event(struct consumer *c, rd_kafka_message_t *km)
         struct pstate *ps = part(c, km->partition);
         if (ps)
             ps->eof = 1;
+        c->eof_changed = 1;
         return;
     }
     char reason[512];
@@ -819,8 +858,11 @@ int consume_new(const struct consume_config *cfg, struct consumer **out, char *e
     }
     conf = rd_kafka_conf_new();
     /* Defaults; cfg->props come after and may override any of them. The queue
-     * limits keep the resident size small (librdkafka's 64 MiB default would not);
-     * wake_fetchers keeps the small queue from throttling throughput. */
+     * and fetch limits keep the resident size small (librdkafka's 64 MiB queue and
+     * 50 MiB fetches would not; a fetch buffer stays allocated while any message
+     * in it is queued); wake_fetchers keeps the small queue from throttling
+     * throughput. A message larger than fetch.max.bytes is still fetched whole
+     * (KIP-74); message.max.bytes only limits requests this consumer sends. */
     const char *defaults[][2] = {
         {"bootstrap.servers", cfg->brokers},
         {"group.id", cfg->group},
@@ -831,9 +873,10 @@ int consume_new(const struct consume_config *cfg, struct consumer **out, char *e
         {"auto.offset.reset", "earliest"},
         {"statistics.interval.ms", "5000"},
         {"enable.partition.eof", cfg->exit_at_eof ? "true" : "false"},
-        {"queued.max.messages.kbytes", "2048"},
+        {"queued.max.messages.kbytes", "1024"},
         {"queued.min.messages", "10000"},
-        {"fetch.max.bytes", "1048576"},
+        {"fetch.max.bytes", "524288"},
+        {"message.max.bytes", "524288"}, /* librdkafka wants it <= fetch.max.bytes */
     };
     for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++)
         if ((rc = conf_set(conf, defaults[i][0], defaults[i][1], err, errlen)) != CC_OK)
@@ -959,6 +1002,7 @@ int consume_run(struct consumer *c, char *err, size_t errlen)
         }
         /* Messages are usually waiting: try without a timeout first (cheaper),
          * and wait only briefly after a busy spell (see wake_fetchers). */
+        c->eof_changed = 0; /* set again by EOF events and rebalances in the polls */
         rd_kafka_message_t *km = rd_kafka_consumer_poll(c->rk, 0);
         if (!km && timeout > 0) {
             if (c->busy && !c->retrying) {
@@ -990,6 +1034,7 @@ int consume_run(struct consumer *c, char *err, size_t errlen)
             }
             rd_kafka_message_destroy(km);
         } else {
+            c->clock_left = 0; /* read the clock again for the next message */
             flush_out(c); /* idle: make the lines and counts visible */
             flush_metrics(c);
         }
@@ -1009,7 +1054,8 @@ int consume_run(struct consumer *c, char *err, size_t errlen)
                     ((c->pending_msgs & 1023) == 0 && now_mono() - c->pending_since >= NOES_BATCH_SEC))) {
             loop_commit(c);
         }
-        if (cfg->exit_at_eof && !c->retrying && all_eof(c)) {
+        /* all_eof walks every partition: only when something could have changed */
+        if (cfg->exit_at_eof && !c->retrying && (!got || c->eof_changed) && all_eof(c)) {
             if (c->pending_msgs == 0 && (!c->es || essink_pending(c->es) == 0))
                 break;
             loop_commit(c);

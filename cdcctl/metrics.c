@@ -408,16 +408,21 @@ void metric_set(struct metric_series *s, double v)
     atomic_store_explicit(&s->bits, d2u(v), memory_order_relaxed);
 }
 
-void metric_observe(struct metric_series *s, double v)
+void metric_observe_n(struct metric_series *s, double v, uint64_t n)
 {
-    if (!s || s->fam->kind != KIND_HISTOGRAM)
+    if (!s || s->fam->kind != KIND_HISTOGRAM || n == 0)
         return;
     const struct metric_family *f = s->fam;
     size_t i = 0;
     while (i < f->nbounds && !(v <= f->bounds[i]))
         i++;
-    atomic_fetch_add_explicit(&s->buckets[i], 1, memory_order_relaxed);
-    atomic_add_double(&s->bits, v);
+    atomic_fetch_add_explicit(&s->buckets[i], n, memory_order_relaxed);
+    atomic_add_double(&s->bits, n == 1 ? v : v * (double)n);
+}
+
+void metric_observe(struct metric_series *s, double v)
+{
+    metric_observe_n(s, v, 1);
 }
 
 static uint64_t histogram_count(const struct metric_series *s)

@@ -42,6 +42,9 @@ struct metric_series *metric_series_get(struct metric_family *f, const char *con
 void metric_add(struct metric_series *s, double v);     /* counters and gauges */
 void metric_set(struct metric_series *s, double v);     /* gauges */
 void metric_observe(struct metric_series *s, double v); /* histograms */
+/* n observations of the same value v at once (histograms), as n metric_observe calls
+ * would record them (the sum grows by v * n); n == 0 does nothing. */
+void metric_observe_n(struct metric_series *s, double v, uint64_t n);
 double metric_value(const struct metric_series *s);     /* tests */
 /* Also (metrics.c): a negative or NaN metric_add to a counter is ignored; metric_set
  * works on counters too (mirroring an external total); calls that do not fit the
