@@ -32,6 +32,7 @@
 #define BACKOFF_MIN 0.1
 #define BACKOFF_MAX 30.0
 #define SHUTDOWN_ES_SEC 10.0    /* how long SIGTERM waits for Elasticsearch */
+#define POLL_BATCH 64           /* messages taken from the consumer queue per call */
 #define CLOCK_EVERY 64          /* messages per clock reading (the coarse clock ticks every ms or more) */
 
 enum { OP_INSERT, OP_UPDATE, OP_DELETE, OP_DDL, NOPS };
@@ -59,6 +60,7 @@ struct pstate {
 struct consumer {
     const struct consume_config *cfg;
     rd_kafka_t *rk;
+    rd_kafka_queue_t *q; /* the consumer queue, for batch reads */
     struct canal_decoder *dec;
     struct essink *es;
     size_t topic_len;
@@ -906,6 +908,7 @@ int consume_new(const struct consume_config *cfg, struct consumer **out, char *e
     }
     conf = NULL; /* owned by rk now */
     rd_kafka_poll_set_consumer(c->rk);
+    c->q = rd_kafka_queue_get_consumer(c->rk);
     c->dec = canal_decoder_new();
     c->obcap = OUTBUF_SIZE;
     c->ob = xmalloc(c->obcap);
@@ -923,6 +926,8 @@ void consume_free(struct consumer *c)
 {
     if (!c)
         return;
+    if (c->q)
+        rd_kafka_queue_destroy(c->q);
     if (c->rk)
         rd_kafka_destroy(c->rk);
     essink_free(c->es);
@@ -1000,11 +1005,21 @@ int consume_run(struct consumer *c, char *err, size_t errlen)
             if (due >= 0 && due < timeout)
                 timeout = (int)due;
         }
-        /* Messages are usually waiting: try without a timeout first (cheaper),
-         * and wait only briefly after a busy spell (see wake_fetchers). */
-        c->eof_changed = 0; /* set again by EOF events and rebalances in the polls */
-        rd_kafka_message_t *km = rd_kafka_consumer_poll(c->rk, 0);
-        if (!km && timeout > 0) {
+        /* Messages are usually waiting: take what is queued without waiting, up
+         * to POLL_BATCH at once (one call instead of one per message), and wait
+         * only when nothing is, briefly after a busy spell (see wake_fetchers).
+         * librdkafka 2.0.2's batch reads are unsafe only when seek, pause,
+         * resume or a rebalance run in parallel with them; here they all run on
+         * this thread between reads (the rebalance callback inside one), and a
+         * message of a partition revoked meanwhile is dropped unprocessed: its
+         * offset is never stored, so the partition's new owner reads it. */
+        c->eof_changed = 0; /* set again by EOF events and rebalances in the reads */
+        rd_kafka_message_t *batch[POLL_BATCH];
+        ssize_t nb = rd_kafka_consume_batch_queue(c->q, 0, batch, POLL_BATCH);
+        if (nb < 0)
+            nb = 0;
+        if (nb == 0 && timeout > 0) {
+            rd_kafka_message_t *km = NULL;
             if (c->busy && !c->retrying) {
                 km = rd_kafka_consumer_poll(c->rk, timeout < 10 ? timeout : 10);
                 if (!km) {
@@ -1014,13 +1029,20 @@ int consume_run(struct consumer *c, char *err, size_t errlen)
             } else {
                 km = rd_kafka_consumer_poll(c->rk, timeout);
             }
+            if (km)
+                batch[nb++] = km;
         }
-        int got = km != NULL;
-        if (km) {
+        int got = nb > 0;
+        for (ssize_t bi = 0; bi < nb; bi++) {
+            rd_kafka_message_t *km = batch[bi];
             if (km->err) {
                 handle_event(c, km);
             } else {
                 struct pstate *ps = part(c, km->partition);
+                if (ps && !ps->assigned) {
+                    rd_kafka_message_destroy(km); /* revoked during this read */
+                    continue;
+                }
                 if (ps) {
                     ps->eof = 0;
                     ps->next = km->offset + 1;
@@ -1033,9 +1055,10 @@ int consume_run(struct consumer *c, char *err, size_t errlen)
                 handle_message(c, km);
             }
             rd_kafka_message_destroy(km);
-        } else {
+        }
+        if (!got) {
             c->clock_left = 0; /* read the clock again for the next message */
-            flush_out(c); /* idle: make the lines and counts visible */
+            flush_out(c);      /* idle: make the lines and counts visible */
             flush_metrics(c);
         }
         if (c->unflushed_msgs >= 1024)
