@@ -3,9 +3,11 @@
 # canal-json decode, metrics, CDC_EVENT lines to /dev/null) against kcat's raw
 # consumption of the same topic in group mode (`kcat -G ... -e`), in the same run,
 # on librdkafka's mock cluster. Both pay the same group join; speed is compared in
-# CPU seconds (user+sys from /usr/bin/time) per message, as DESIGN.md says, and
-# also shown per wall-clock second. Memory: peak RSS (/usr/bin/time %M), and the
-# private (anonymous) part of it sampled from /proc.
+# CPU seconds (user+sys, from wait4's rusage in microseconds: GNU time prints only
+# hundredths, ±5% at these run times) per message, as DESIGN.md says, and also
+# shown per wall-clock second. Memory: peak RSS (/usr/bin/time %M; a python parent
+# would add its own RSS to the child's maxrss), and the private (anonymous) part
+# of it sampled from /proc.
 #
 #   BENCH_MESSAGES (default 200000), BENCH_PARTITIONS (24), BENCH_ROUNDS (3)
 #
@@ -38,14 +40,31 @@ got=$("${CDC[@]}" --group bench-cdcctl-check 2>"$WORK/check.err" | grep -c '^CDC
 assert_eq "cdcctl consume --exit-at-eof logged" "$N" "$got"
 grep -q "stopped: $N messages, $N CDC_EVENT lines, 0 undecodable" "$WORK/check.err" || fail "$(tail -2 "$WORK/check.err")"
 
+# TIMER OUT CMD...: runs `/usr/bin/time -f %M CMD` and writes "wall user sys
+# maxrss_kb" to OUT: wall and CPU (of time and CMD; time's own is a fraction of a
+# millisecond) from wait4, the peak RSS of CMD from time.
+TIMER='
+import os, sys, time
+t0 = time.monotonic()
+pid = os.fork()
+if pid == 0:
+    os.execv("/usr/bin/time", ["time", "-f", "%M", "-o", sys.argv[1] + ".rss"] + sys.argv[2:])
+_, status, ru = os.wait4(pid, 0)
+rss = open(sys.argv[1] + ".rss").read().split()[-1]
+with open(sys.argv[1], "w") as f:
+    f.write("%.3f %.6f %.6f %s\n" % (time.monotonic() - t0, ru.ru_utime, ru.ru_stime, rss))
+sys.exit(os.waitstatus_to_exitcode(status))
+'
+
 # run NAME CMD...: one timed run; appends "wall user sys maxrss_kb anon_kb" to $WORK/NAME.
 run() {
     local name=$1
     shift
-    /usr/bin/time -f "%e %U %S %M" -o "$WORK/time.out" "$@" >/dev/null 2>>"$WORK/$name.err" &
+    python3 -c "$TIMER" "$WORK/time.out" "$@" >/dev/null 2>>"$WORK/$name.err" &
     local tpid=$! cpid="" anon=0 a
     while kill -0 "$tpid" 2>/dev/null; do
-        [ -z "$cpid" ] && cpid=$(pgrep -P "$tpid" | head -1)
+        # python -> time -> the command
+        [ -z "$cpid" ] && cpid=$(pgrep -P "$(pgrep -P "$tpid" | head -1)" 2>/dev/null | head -1)
         if [ -n "$cpid" ]; then
             a=$(awk '/^RssAnon:/ {print $2}' "/proc/$cpid/status" 2>/dev/null)
             [ -n "$a" ] && [ "$a" -gt "$anon" ] && anon=$a
