@@ -15,21 +15,25 @@
 static int cmd_version(int argc, char **argv, const struct cli_ctx *ctx);
 static int cmd_help(int argc, char **argv, const struct cli_ctx *ctx);
 
+/* Command flags. */
+#define CMD_CURL_THREADS 1u /* starts threads that use libcurl: initialise it first */
+
 struct command {
     const char *name;
     cli_cmd_fn fn;
+    unsigned flags;
     const char *summary;
 };
 
 static const struct command commands[] = {
-    {"up", cmd_up, "create or converge the stack, wait until ready, bootstrap TiDB and TiCDC"},
-    {"status", cmd_status, "one row per service, changefeed and consumer (--json)"},
-    {"consume", cmd_consume, "run the consumer: Kafka canal-json -> metrics, logs, Elasticsearch"},
-    {"down", cmd_down, "stop and remove the project's containers and network (--volumes)"},
-    {"config", cmd_config, "print the resolved manifest, or the first error"},
-    {"logs", cmd_logs, "print a service's container log (-f follows)"},
-    {"version", cmd_version, "print the version"},
-    {"help", cmd_help, "show this help, or a command's (help COMMAND)"},
+    {"up", cmd_up, CMD_CURL_THREADS, "create or converge the stack, wait until ready, bootstrap TiDB and TiCDC"},
+    {"status", cmd_status, CMD_CURL_THREADS, "one row per service, changefeed and consumer (--json)"},
+    {"consume", cmd_consume, 0, "run the consumer: Kafka canal-json -> metrics, logs, Elasticsearch"},
+    {"down", cmd_down, CMD_CURL_THREADS, "stop and remove the project's containers and network (--volumes)"},
+    {"config", cmd_config, 0, "print the resolved manifest, or the first error"},
+    {"logs", cmd_logs, 0, "print a service's container log (-f follows)"},
+    {"version", cmd_version, 0, "print the version"},
+    {"help", cmd_help, 0, "show this help, or a command's (help COMMAND)"},
 };
 
 static void usage(FILE *out)
@@ -116,10 +120,13 @@ int main(int argc, char **argv)
         cli_error(NULL, "unknown command '%s' (see cdcctl help)", argv[i]);
         return EXIT_USAGE;
     }
-    /* libcurl's global init is not thread-safe on older libcurl; do it once here,
-     * before any command starts threads (parallel Docker calls, metrics server). */
-    curl_global_init(CURL_GLOBAL_DEFAULT);
+    /* libcurl's global init is thread-safe only from 7.84 on; commands that make
+     * Docker calls from several threads do it once up front. Others leave it to
+     * curl_easy_init, which saves `consume --no-es` loading what it never uses. */
+    if (c->flags & CMD_CURL_THREADS)
+        curl_global_init(CURL_GLOBAL_DEFAULT);
     int status = cli_finish(c->fn(argc - i, argv + i, &ctx));
-    curl_global_cleanup();
+    if (c->flags & CMD_CURL_THREADS)
+        curl_global_cleanup();
     return status;
 }
