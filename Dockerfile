@@ -3,7 +3,7 @@
 FROM debian:bookworm-slim AS build
 RUN apt-get update && apt-get install -y --no-install-recommends \
       build-essential pkg-config libcurl4-openssl-dev libmariadb-dev librdkafka-dev \
-      libyaml-dev libjansson-dev libmicrohttpd-dev libarchive-dev libjsmn-dev libssl-dev \
+      libyaml-dev libjansson-dev libmicrohttpd-dev libarchive-dev libssl-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .

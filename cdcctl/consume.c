@@ -1,6 +1,6 @@
 /* consume: the Kafka loop of `cdcctl consume` (see consume.h).
  *
- * Hot path per message: one canal_decode (jsmn, no allocation), a cached lookup
+ * Hot path per message: one canal_decode (single-pass scanner, no allocation), a cached lookup
  * of the (database, table) series, a few atomic metric updates, and the CDC_EVENT
  * line formatted by hand into a 128 KiB output buffer that is written to stdout and
  * the log file with write(2). No malloc, no snprintf, no JSON DOM per message.

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 PKGS=(build-essential pkg-config libcurl4-openssl-dev libmariadb-dev librdkafka-dev libyaml-dev
-      libjansson-dev libmicrohttpd-dev libarchive-dev libcmocka-dev libjsmn-dev libssl-dev
+      libjansson-dev libmicrohttpd-dev libarchive-dev libcmocka-dev libssl-dev
       docker.io kcat mariadb-server mariadb-client prometheus busybox-static python3 curl
       docker-compose valgrind iproute2 procps)
 
