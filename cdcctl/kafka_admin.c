@@ -292,15 +292,6 @@ int kafka_admin_check_advertised(const char *sink_brokers, const char *host_brok
     return 1;
 }
 
-static void sleep_s(double s)
-{
-    if (s <= 0)
-        return;
-    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
 int kafka_admin_ensure_topic(const char *host_brokers, const char *sink_brokers,
                              const char *topic, int partitions, int replication_factor,
                              int ticdc_in_container, double deadline, FILE *progress, char *err,
@@ -324,7 +315,7 @@ int kafka_admin_ensure_topic(const char *host_brokers, const char *sink_brokers,
         }
         if (now_monotonic() + delay > deadline)
             return cc_errf(err, errlen, CC_ETIMEOUT, "%s", why);
-        sleep_s(delay);
+        sleep_seconds(delay);
         delay = delay * 2 > 5 ? 5 : delay * 2;
     }
     char warn[ERRLEN];

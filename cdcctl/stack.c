@@ -88,12 +88,6 @@ static void progress(const struct up *u, const char *fmt, ...)
     va_end(ap);
 }
 
-static void sleep_s(double s)
-{
-    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
-    nanosleep(&ts, NULL);
-}
-
 int stack_needs_docker(const struct manifest *m)
 {
     for (size_t i = 0; i < m->nservices; i++)
@@ -463,7 +457,7 @@ static int wait_dependencies(struct up *u, struct plan *p, char *err, size_t err
             }
             if (aborted(u))
                 return cc_errf(err, errlen, CC_ERR, "%s", "");
-            sleep_s(POLL_S);
+            sleep_seconds(POLL_S);
         }
     }
     return CC_OK;
@@ -801,7 +795,7 @@ static int wait_ready(struct up *u, char *err, size_t errlen)
                      strcmp(pending_health, "starting") == 0 ? "healthy" : "running");
             announced = 1;
         }
-        sleep_s(pending || settle > POLL_S ? POLL_S : settle);
+        sleep_seconds(pending || settle > POLL_S ? POLL_S : settle);
         int rc = list_project(u, err, errlen);
         if (rc != CC_OK)
             return rc;

@@ -169,15 +169,6 @@ static int api_call(struct ticdc_client *c, const char *method, const char *rest
 
 /* ---------------------------------------------------------------- readiness */
 
-static void sleep_s(double s)
-{
-    if (s <= 0)
-        return;
-    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
 /* One readiness probe: 1 ready, 0 not yet (why filled). */
 static int probe_ready(struct ticdc_client *c, char *why, size_t whylen)
 {
@@ -233,7 +224,7 @@ int ticdc_wait_ready(struct ticdc_client *c, double deadline, FILE *progress, ch
         if (now_monotonic() + delay > deadline)
             return cc_errf(err, errlen, CC_ETIMEOUT, "TiCDC at %s not ready: %s", c->hostport,
                            why);
-        sleep_s(delay);
+        sleep_seconds(delay);
         delay = delay * 2 > 5 ? 5 : delay * 2;
     }
 }

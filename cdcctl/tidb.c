@@ -50,15 +50,6 @@ static int split_hostport(const char *hp, char *host, size_t hostlen, unsigned *
     return 0;
 }
 
-static void sleep_s(double s)
-{
-    if (s <= 0)
-        return;
-    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
 void tidb_scrub(char *s, const char *secret)
 {
     if (!s || !secret || !*secret)
@@ -279,7 +270,7 @@ int tidb_wait_pd_store_up(const char *pd_hostport, double deadline, FILE *progre
         }
         if (now_monotonic() + delay > deadline)
             return cc_errf(err, errlen, CC_ETIMEOUT, "no TiKV store is Up (%s)", why);
-        sleep_s(delay);
+        sleep_seconds(delay);
         delay = delay * 2 > 5 ? 5 : delay * 2;
     }
 }
@@ -311,7 +302,7 @@ int tidb_wait_ready(const char *hostport, double deadline, FILE *progress, struc
         }
         if (now_monotonic() + delay > deadline)
             return cc_errf(err, errlen, CC_ETIMEOUT, "TiDB at %s not ready: %s", hostport, why);
-        sleep_s(delay);
+        sleep_seconds(delay);
         delay = delay * 2 > 5 ? 5 : delay * 2;
     }
 }

@@ -207,6 +207,15 @@ out:
     return rc;
 }
 
+void sleep_seconds(double s)
+{
+    if (s <= 0)
+        return;
+    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
 double now_monotonic(void)
 {
     struct timespec ts;

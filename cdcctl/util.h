@@ -58,6 +58,9 @@ int read_file(const char *path, char **out, size_t *len, char *err, size_t errle
 int write_file_atomic(const char *path, const void *data, size_t len, unsigned mode,
                       char *err, size_t errlen);
 
+/* Sleeps s seconds (nothing when s <= 0), resuming after signals. */
+void sleep_seconds(double s);
+
 /* Monotonic clock in seconds. */
 double now_monotonic(void);
 
