@@ -13,10 +13,10 @@
 
 #include <cmocka.h>
 
+#include "manifest_fixture.h"
+
 #include "manifest.h"
 #include "util.h"
-
-static char data_dir[1024]; /* absolute tests/data/manifests */
 
 static const char *fake_env(const char *name, void *ctx)
 {
@@ -31,38 +31,14 @@ static struct manifest_source SRC = {.getenv_fn = fake_env};
 static int setup(void **state)
 {
     (void)state;
-    const char *root = getenv("CDCCTL_ROOT");
-    char cwd[1024];
-    if (!root) {
-        if (!getcwd(cwd, sizeof cwd))
-            return -1;
-        root = cwd;
-    }
-    if (strlen(root) > 900)
-        return -1;
-    snprintf(data_dir, sizeof data_dir, "%.900s/tests/data/manifests", root);
-    if (access(data_dir, R_OK) != 0) {
-        fprintf(stderr, "test_manifest_errors: %s missing (run from the repository root)\n", data_dir);
-        return -1;
-    }
-    return 0;
+    return manifest_fixture_setup("test_manifest_errors");
 }
 
-/* Parsing text must fail with exactly `want`, and return no manifest. */
 static void expect_error(const char *text, const char *want)
 {
-    struct manifest *m = (struct manifest *)1;
-    char err[ERRLEN] = "";
-    int rc = manifest_parse(text, strlen(text), "t.yaml", data_dir, &SRC, &m, err, sizeof err);
-    if (rc != CC_EINVAL)
-        fail_msg("expected CC_EINVAL, got %d (%s)\n--\n%s", rc, err, text);
-    assert_null(m);
-    if (strcmp(err, want) != 0)
-        fail_msg("wrong error\n want: %s\n  got: %s\n--\n%s", want, err, text);
+    manifest_expect_error(&SRC, text, want);
 }
 
-/* The smallest valid manifest with service `a`; lines appended start at line 5. */
-#define HEAD "project: p\nservices:\n  a:\n    image: x\n"
 
 /* ---- errors, each with its exact position ---- */
 
