@@ -17,22 +17,11 @@ DASHBOARDS=$(ls monitoring/grafana/dashboards/*.json)
 TOPIC=shop-db-data-changes
 tmp=$(mktemp -d /tmp/cdcctl-test.XXXXXX)
 on_exit "rm -rf '$tmp'"
+WORK=$tmp
+source "$CDCCTL_ROOT/tests/lib/consume.sh"
 
-stop_pid() { # PID: TERM, then KILL after 10 s
-    kill "$1" 2>/dev/null || return 0
-    local i
-    for i in $(seq 1 100); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
-    kill -9 "$1" 2>/dev/null || true
-}
-
-# ---- Kafka: the mock cluster (runs until its stdin closes)
-mkfifo "$tmp/mk.in"
-"$HELPERS/mockkafka" -t "$TOPIC:3" <"$tmp/mk.in" >"$tmp/mk.out" 2>"$tmp/mk.err" &
-MK_PID=$!
-exec 7>"$tmp/mk.in"
-on_exit "exec 7>&-; stop_pid $MK_PID"
-wait_for 20 grep -q '^BROKERS=' "$tmp/mk.out" || { cat "$tmp/mk.err" >&2; fail "mockkafka did not start"; }
-BROKERS=$(sed -n 's/^BROKERS=//p' "$tmp/mk.out")
+# ---- Kafka: the mock cluster (tests/lib/consume.sh; stopped at exit)
+mk_start -t "$TOPIC:3"
 
 # A known set of canal-json messages (see tests/tools/gen_canal.py for its contents).
 gen_batch() {

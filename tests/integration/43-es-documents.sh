@@ -21,27 +21,10 @@ cd "$CDCCTL_ROOT"
 TOPIC=shop-db-data-changes
 tmp=$(mktemp -d /tmp/cdcctl-test.XXXXXX)
 on_exit "rm -rf '$tmp'"
-stop_pid() {
-    kill "$1" 2>/dev/null || return 0
-    local i
-    for i in $(seq 1 100); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
-    kill -9 "$1" 2>/dev/null || true
-}
-
-mkfifo "$tmp/mk.in"
-"$HELPERS/mockkafka" -t "$TOPIC:3" <"$tmp/mk.in" >"$tmp/mk.out" 2>"$tmp/mk.err" &
-MK_PID=$!
-exec 7>"$tmp/mk.in"
-on_exit "exec 7>&-; stop_pid $MK_PID"
-wait_for 20 grep -q '^BROKERS=' "$tmp/mk.out" || { cat "$tmp/mk.err" >&2; fail "mockkafka did not start"; }
-BROKERS=$(sed -n 's/^BROKERS=//p' "$tmp/mk.out")
-
-python3 tests/fakes/es_fake.py --no-stdin >"$tmp/es.out" 2>"$tmp/es.err" &
-ES_PID=$!
-on_exit "stop_pid $ES_PID"
-wait_for 20 grep -q '^PORT=' "$tmp/es.out" || { cat "$tmp/es.err" >&2; fail "es_fake did not start"; }
-ES_PORT=$(sed -n 's/^PORT=\([0-9]*\) .*/\1/p' "$tmp/es.out")
-ES_CONTROL=$(sed -n 's/.*CONTROL=\([0-9]*\).*/\1/p' "$tmp/es.out")
+WORK=$tmp
+source "$CDCCTL_ROOT/tests/lib/consume.sh"
+mk_start -t "$TOPIC:3"
+es_start
 
 python3 tests/tools/gen_canal.py "$tmp" 1 || fail "gen_canal.py"
 for p in 0 1 2; do
@@ -51,13 +34,13 @@ done
 
 rc=0
 timeout 60 "$CDCCTL" consume --brokers "$BROKERS" --topic "$TOPIC" --group es-docs-test \
-    --metrics-addr 127.0.0.1:0 --es-url "http://127.0.0.1:$ES_PORT" --es-batch-ms 200 \
+    --metrics-addr 127.0.0.1:0 --es-url "$ES_URL" --es-batch-ms 200 \
     --exit-at-eof -X session.timeout.ms=6000 >"$tmp/consume.out" 2>"$tmp/consume.err" || rc=$?
 [ "$rc" = 0 ] || { tail -n 30 "$tmp/consume.err" >&2; fail "cdcctl consume --exit-at-eof exited $rc"; }
 pass_msg "cdcctl consume --exit-at-eof indexed the batch"
 
-curl -fsS "http://127.0.0.1:$ES_CONTROL/_fake/docs" >"$tmp/docs.json" || fail "es_fake docs"
-curl -fsS "http://127.0.0.1:$ES_CONTROL/_fake/stats" >"$tmp/stats.json" || fail "es_fake stats"
+curl -fsS "$ES_CTL/_fake/docs" >"$tmp/docs.json" || fail "es_fake docs"
+curl -fsS "$ES_CTL/_fake/stats" >"$tmp/stats.json" || fail "es_fake stats"
 "$HELPERS/yamlcheck" --json monitoring/grafana/provisioning/datasources/datasources.yaml >"$tmp/ds.json"
 cat "$tmp"/p{0,1,2}.batch1 >"$tmp/messages.ndjson"
 

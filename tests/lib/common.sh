@@ -31,5 +31,12 @@ wait_for() {
         sleep 0.2
     done
 }
+# stop_pid PID: SIGTERM, then SIGKILL if it is still there after 10 s.
+stop_pid() {
+    kill "$1" 2>/dev/null || return 0
+    local i
+    for i in $(seq 1 100); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
+    kill -9 "$1" 2>/dev/null || true
+}
 # assert_eq WHAT EXPECTED ACTUAL
 assert_eq() { [ "$2" = "$3" ] || fail "$1: expected '$2', got '$3'"; pass_msg "$1 = '$3'"; }

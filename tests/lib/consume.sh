@@ -39,24 +39,13 @@ mk_cmd() { echo "$1" >&"$MK_FD"; }
 
 _mk_stop() {
     [ -n "${MK_FD:-}" ] && exec {MK_FD}>&-
-    _stop_pid "$MK_PID"
-}
-
-# _stop_pid PID: waits up to 5 s for it to exit (after its stdin closed or a
-# TERM), then kills it.
-_stop_pid() {
-    local pid=$1 i
-    kill -0 "$pid" 2>/dev/null || return 0
-    for i in $(seq 1 25); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.2; done
-    kill "$pid" 2>/dev/null
-    for i in $(seq 1 25); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.2; done
-    kill -9 "$pid" 2>/dev/null || true
+    stop_pid "$MK_PID"
 }
 
 es_start() {
     python3 "$CDCCTL_ROOT/tests/fakes/es_fake.py" --no-stdin "$@" >"$WORK/es.out" 2>"$WORK/es.err" &
     ES_PID=$!
-    on_exit "kill $ES_PID 2>/dev/null; _stop_pid $ES_PID"
+    on_exit "stop_pid $ES_PID"
     wait_for 20 grep -q '^PORT=' "$WORK/es.out" || { cat "$WORK/es.err" >&2; fail "es_fake did not start"; }
     ES_URL=http://127.0.0.1:$(sed -n 's/^PORT=\([0-9]*\).*/\1/p' "$WORK/es.out")
     ES_CTL=http://127.0.0.1:$(sed -n 's/.*CONTROL=\([0-9]*\).*/\1/p' "$WORK/es.out")
