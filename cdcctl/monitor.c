@@ -197,70 +197,51 @@ static int http_get(const char *hostport, const char *path, long *code, struct s
 
 /* ---- status rows ---------------------------------------------------------------- */
 
-static void prometheus_row(const struct manifest *m, const struct endpoint_resolver *r,
-                           const char *name, struct status_table *t)
-{
-    char hostport[256], err[ERRLEN] = "";
-    struct strbuf body = {0};
-    struct monitor_summary s = {0};
-    long code = 0;
-    if (endpoint_resolve(r, m, name, PROMETHEUS_PORT, hostport, sizeof hostport, err,
-                         sizeof err) != CC_OK) {
-        status_add(t, "prometheus", name, "unreachable", "unhealthy", err, NULL, 0);
-        goto out;
-    }
-    if (http_get(hostport, "/api/v1/targets?state=active", &code, &body, err, sizeof err) !=
-        CC_OK) {
-        status_add(t, "prometheus", name, "unreachable", "unhealthy", err, NULL, 0);
-        goto out;
-    }
-    if (code != 200) {
-        snprintf(err, sizeof err, "GET /api/v1/targets on %s: HTTP %ld", hostport, code);
-        status_add(t, "prometheus", name, "running", "unhealthy", err, NULL, 0);
-        goto out;
-    }
-    if (monitor_parse_prometheus_targets(body.buf ? body.buf : "", body.len, &s, err,
-                                         sizeof err) != CC_OK) {
-        status_add(t, "prometheus", name, "running", "unhealthy", err, NULL, 0);
-        goto out;
-    }
-    status_add(t, "prometheus", name, "running",
-               s.ok ? "healthy" : s.starting ? "starting" : "unhealthy", s.detail, s.extra, s.ok);
-    s.extra = NULL; /* the row owns it now */
-out:
-    monitor_summary_release(&s);
-    strbuf_release(&body);
-}
+/* A monitoring service probed over HTTP for its status row. */
+struct probe {
+    const char *service; /* service name, also the row's kind */
+    int port;            /* container port */
+    const char *path;    /* GET path */
+    const char *what;    /* the path as named in messages */
+    long codes[2];       /* HTTP statuses whose body carries the answer */
+    int (*parse)(const char *body, size_t len, struct monitor_summary *out, char *err,
+                 size_t errlen);
+};
 
-static void grafana_row(const struct manifest *m, const struct endpoint_resolver *r,
-                        const char *name, struct status_table *t)
+static const struct probe probes[] = {
+    {"prometheus", PROMETHEUS_PORT, "/api/v1/targets?state=active", "/api/v1/targets",
+     {200, 200}, monitor_parse_prometheus_targets},
+    /* 200 when healthy, 503 when its database fails; both carry the health body. */
+    {"grafana", GRAFANA_PORT, "/api/health", "/api/health", {200, 503},
+     monitor_parse_grafana_health},
+};
+
+static void probe_row(const struct manifest *m, const struct endpoint_resolver *r,
+                      const struct probe *p, struct status_table *t)
 {
     char hostport[256], err[ERRLEN] = "";
     struct strbuf body = {0};
     struct monitor_summary s = {0};
     long code = 0;
-    if (endpoint_resolve(r, m, name, GRAFANA_PORT, hostport, sizeof hostport, err,
-                         sizeof err) != CC_OK) {
-        status_add(t, "grafana", name, "unreachable", "unhealthy", err, NULL, 0);
+    if (endpoint_resolve(r, m, p->service, p->port, hostport, sizeof hostport, err,
+                         sizeof err) != CC_OK ||
+        http_get(hostport, p->path, &code, &body, err, sizeof err) != CC_OK) {
+        status_add(t, p->service, p->service, "unreachable", "unhealthy", err, NULL, 0);
         goto out;
     }
-    if (http_get(hostport, "/api/health", &code, &body, err, sizeof err) != CC_OK) {
-        status_add(t, "grafana", name, "unreachable", "unhealthy", err, NULL, 0);
+    if (code != p->codes[0] && code != p->codes[1]) {
+        snprintf(err, sizeof err, "GET %s on %s: HTTP %ld", p->what, hostport, code);
+        status_add(t, p->service, p->service, "running", "unhealthy", err, NULL, 0);
         goto out;
     }
-    /* 200 when healthy, 503 when its database fails; both carry the health body. */
-    if ((code != 200 && code != 503) ||
-        monitor_parse_grafana_health(body.buf ? body.buf : "", body.len, &s, err,
-                                     sizeof err) != CC_OK) {
-        if (code != 200 && code != 503)
-            snprintf(err, sizeof err, "GET /api/health on %s: HTTP %ld", hostport, code);
-        status_add(t, "grafana", name, "running", "unhealthy", err, NULL, 0);
+    if (p->parse(body.buf ? body.buf : "", body.len, &s, err, sizeof err) != CC_OK) {
+        status_add(t, p->service, p->service, "running", "unhealthy", err, NULL, 0);
         goto out;
     }
     int ok = s.ok && code == 200;
-    status_add(t, "grafana", name, "running", ok ? "healthy" : "unhealthy", s.detail, s.extra,
-               ok);
-    s.extra = NULL;
+    status_add(t, p->service, p->service, "running",
+               ok ? "healthy" : s.starting ? "starting" : "unhealthy", s.detail, s.extra, ok);
+    s.extra = NULL; /* the row owns it now */
 out:
     monitor_summary_release(&s);
     strbuf_release(&body);
@@ -271,8 +252,7 @@ void monitor_status(const struct manifest *m, const struct endpoint_resolver *r,
 {
     if (!m || !t)
         return;
-    if (manifest_service(m, "prometheus"))
-        prometheus_row(m, r, "prometheus", t);
-    if (manifest_service(m, "grafana"))
-        grafana_row(m, r, "grafana", t);
+    for (size_t i = 0; i < sizeof probes / sizeof probes[0]; i++)
+        if (manifest_service(m, probes[i].service))
+            probe_row(m, r, &probes[i], t);
 }
