@@ -47,6 +47,13 @@ struct canal_decoder;
 struct canal_decoder *canal_decoder_new(void);
 void canal_decoder_free(struct canal_decoder *d);
 
+/* Turns the decoder's shortcuts off (on = 0) or back on (the default): trying the
+ * key TiCDC writes next before any other, and recognising a pkNames, sqlType or
+ * mysqlType value equal to the one last validated for the same table by one
+ * comparison. Results are the same either way; for differential tests and
+ * benchmarks. */
+void canal_decoder_set_shortcuts(struct canal_decoder *d, int on);
+
 /* Decodes one message (buf need not be NUL-terminated). On success fills *out with
  * spans into buf and returns CC_OK. Anything that is not a canal-json object as
  * TiCDC emits it (not JSON, not an object, missing/ill-typed type or isDdl, DML

@@ -577,6 +577,139 @@ static void test_unicode_values(void **state)
     free(buf);
 }
 
+/* ---- shortcuts: the predicted key order and the memo change nothing ---- */
+
+/* A span of buf as an offset (or -1 for NULL, -2 for a static "") and a length. */
+static void expect_same_str(const char *what, struct canal_str a, const char *abuf, struct canal_str b,
+                            const char *bbuf, size_t len)
+{
+    long oa = !a.p ? -1 : (a.p >= abuf && a.p <= abuf + len) ? a.p - abuf : -2;
+    long ob = !b.p ? -1 : (b.p >= bbuf && b.p <= bbuf + len) ? b.p - bbuf : -2;
+    if (oa != ob || a.len != b.len || a.escaped != b.escaped)
+        fail_msg("%s differs: %ld+%zu (esc %d) vs %ld+%zu (esc %d)", what, oa, a.len, a.escaped, ob,
+                 b.len, b.escaped);
+}
+
+/* buf[0..len) decoded by `fast` (shortcuts on, primed with `prime` first so the
+ * memo holds its values) and by `plain` (shortcuts off) gives the same status,
+ * reason and fields. Each decoder reads its own copy of exactly len bytes. */
+static void expect_same(struct canal_decoder *fast, struct canal_decoder *plain, const char *prime,
+                        size_t prime_len, const char *buf, size_t len, const char *name, size_t pos)
+{
+    struct canal_msg ma, mb;
+    char ea[ERRLEN] = "", eb[ERRLEN] = "";
+    char *pa = malloc(prime_len ? prime_len : 1), *a = malloc(len ? len : 1), *b = malloc(len ? len : 1);
+    assert_true(pa && a && b);
+    memcpy(pa, prime, prime_len);
+    memcpy(a, buf, len);
+    memcpy(b, buf, len);
+    canal_decode(fast, pa, prime_len, &ma, ea, sizeof(ea));
+    int ra = canal_decode(fast, a, len, &ma, ea, sizeof(ea));
+    int rb = canal_decode(plain, b, len, &mb, eb, sizeof(eb));
+    if (ra != rb || (ra != CC_OK && strcmp(ea, eb) != 0))
+        fail_msg("%s mutated at %zu: with shortcuts rc %d \"%s\", without rc %d \"%s\"", name, pos, ra,
+                 ra ? ea : "", rb, rb ? eb : "");
+    if (ra == CC_OK) {
+        assert_int_equal(ma.kind, mb.kind);
+        assert_true(ma.op == mb.op);
+        expect_same_str("database", ma.database, a, mb.database, b, len);
+        expect_same_str("table", ma.table, a, mb.table, b, len);
+        expect_same_str("type", ma.type, a, mb.type, b, len);
+        expect_same_str("sql", ma.sql, a, mb.sql, b, len);
+        assert_int_equal(ma.es_ms, mb.es_ms);
+        assert_int_equal(ma.ts_ms, mb.ts_ms);
+        assert_int_equal(ma.commit_ts, mb.commit_ts);
+        assert_int_equal(ma.watermark_ts, mb.watermark_ts);
+        assert_int_equal(ma.nrows, mb.nrows);
+        for (size_t r = 0; r < ma.nrows; r++) {
+            assert_int_equal(ma.rows[r].json - a, mb.rows[r].json - b);
+            assert_int_equal(ma.rows[r].len, mb.rows[r].len);
+        }
+    }
+    free(pa);
+    free(a);
+    free(b);
+}
+
+/* Every corpus message, each of its byte substitutions, deletions and
+ * duplications, and its prefixes: the same with and without shortcuts, the fast
+ * decoder primed with the unchanged message each time (so its memo holds the
+ * message's pkNames, sqlType and mysqlType and a changed copy of them must be
+ * scanned again). */
+static void shortcuts_same(struct canal_decoder *fast, const char *name, const char *buf, size_t len)
+{
+    if (len > 16384 || len == 0)
+        return;
+    struct canal_decoder *plain = canal_decoder_new();
+    canal_decoder_set_shortcuts(plain, 0);
+    static const char subst[] = {'"', '\\', '{', '}', '[', ']', ',', ':', '0', 'n', 't', '\0',
+                                 'x', ' ', (char)0xff, '-', '9', '.', 'e', 'f'};
+    char *copy = malloc(len + 1);
+    assert_non_null(copy);
+    expect_same(fast, plain, buf, len, buf, len, name, 0);
+    for (size_t pos = 0; pos < len; pos++) {
+        for (size_t k = 0; k < 3; k++) {
+            memcpy(copy, buf, len);
+            copy[pos] = subst[(pos * (2 * k + 1) + k) % sizeof(subst)];
+            expect_same(fast, plain, buf, len, copy, len, name, pos);
+        }
+        memcpy(copy, buf, pos); /* byte pos deleted */
+        memcpy(copy + pos, buf + pos + 1, len - pos - 1);
+        expect_same(fast, plain, buf, len, copy, len - 1, name, pos);
+        memcpy(copy, buf, pos + 1); /* byte pos doubled */
+        memcpy(copy + pos + 1, buf + pos, len - pos);
+        expect_same(fast, plain, buf, len, copy, len + 1, name, pos);
+        expect_same(fast, plain, buf, len, buf, pos, name, pos); /* prefix */
+    }
+    free(copy);
+    canal_decoder_free(plain);
+}
+
+static void test_shortcuts_change_nothing(void **state)
+{
+    (void)state;
+    for_each_file("valid", shortcuts_same);
+    for_each_file("malformed", shortcuts_same);
+}
+
+/* The memo recognises a value by its whole text, per table: a table whose
+ * sqlType differs from the one remembered, and the same text under another table,
+ * are read correctly; a changed value of the same table is scanned again. */
+static void test_memo_per_table(void **state)
+{
+    (void)state;
+    struct canal_decoder *d = canal_decoder_new();
+    struct canal_msg m;
+    char err[ERRLEN];
+    const char *fmt = "{\"id\":0,\"database\":\"shop\",\"table\":\"%s\",\"pkNames\":[\"id\"],"
+                      "\"isDdl\":false,\"type\":\"INSERT\",\"es\":1,\"ts\":2,\"sql\":\"\","
+                      "\"sqlType\":%s,\"mysqlType\":{\"id\":\"int\"},\"data\":[{\"id\":\"1\"}],"
+                      "\"old\":null}";
+    const struct {
+        const char *table, *sqltype;
+        int rc;
+    } seq[] = {
+        {"a", "{\"id\":4}", CC_OK},  {"a", "{\"id\":4}", CC_OK},   {"b", "{\"id\":4}", CC_OK},
+        {"a", "{\"id\":4,}", CC_EINVAL}, {"a", "{\"id\":4}", CC_OK}, {"a", "{\"id\":42}", CC_OK},
+        {"a", "{\"id\":4", CC_EINVAL},   {"a", "{\"id\":4}}", CC_EINVAL}, {"b", "[\"id\"]", CC_OK},
+        {"b", "\"x\"", CC_OK},           {"b", "\"x\\q\"", CC_EINVAL},   {"b", "\"x\"", CC_OK},
+    };
+    for (size_t i = 0; i < sizeof(seq) / sizeof(seq[0]); i++) {
+        char buf[1024];
+        int n = snprintf(buf, sizeof(buf), fmt, seq[i].table, seq[i].sqltype);
+        int rc = canal_decode(d, buf, (size_t)n, &m, err, sizeof(err));
+        if (rc != seq[i].rc)
+            fail_msg("step %zu (%s %s): rc %d (%s), want %d", i, seq[i].table, seq[i].sqltype, rc,
+                     rc ? err : "", seq[i].rc);
+        if (rc == CC_OK) {
+            assert_int_equal(m.nrows, 1);
+            assert_int_equal(m.table.len, 1);
+            assert_memory_equal(m.table.p, seq[i].table, 1);
+        }
+    }
+    canal_decoder_free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -589,6 +722,8 @@ int main(void)
         cmocka_unit_test(test_control_bytes),
         cmocka_unit_test(test_str_copy),
         cmocka_unit_test(test_unicode_values),
+        cmocka_unit_test(test_shortcuts_change_nothing),
+        cmocka_unit_test(test_memo_per_table),
     };
     return cmocka_run_group_tests_name("canal", tests, NULL, NULL);
 }
