@@ -36,6 +36,7 @@ struct canal_decoder *canal_decoder_new(void)
     d->stackcap = CANAL_STACK_INITIAL;
     d->stack = xmalloc(d->stackcap);
     d->shortcuts = true;
+    d->memo = xcalloc(CANAL_MEMO_SLOTS, sizeof(*d->memo));
     return d;
 }
 
@@ -47,6 +48,7 @@ void canal_decoder_free(struct canal_decoder *d)
     free(d->stack);
     for (size_t i = 0; i < CANAL_MEMO_SLOTS; i++)
         free(d->memo[i].text);
+    free(d->memo);
     free(d);
 }
 
@@ -240,7 +242,7 @@ static const char *tidb_field(struct scan *s, const char *p, struct canal_msg *o
         return q;
     }
     int closed;
-    if (s->end - p >= 12 && memcmp(p, "{\"commitTs\":", 12) == 0) {
+    if (s->end - p > 12 && memcmp(p, "{\"commitTs\":", 12) == 0) {
         /* the usual case: commitTs first */
         if (!(p = int_field(s, p + 12, "_tidb.commitTs", false, NULL, &out->commit_ts)))
             return NULL;
@@ -435,12 +437,14 @@ static enum field field_of(const char *k, size_t kl)
 
 #define MEMO_MAX 4096 /* longest value remembered */
 
-/* The first (up to) eight bytes of a span that lies inside the message, as a
- * word: loaded whole when the message goes on for eight bytes, which it does but
- * at its very end. */
+/* The first (up to) eight bytes of a name (a span inside the message, or the
+ * static "" when absent), as a word: loaded whole when the message goes on for
+ * eight bytes, which it does but at its very end. */
 static inline uint64_t head8(const struct scan *s, const struct canal_str *v)
 {
     uint64_t w = 0;
+    if (v->len == 0) /* absent or null: the static "" */
+        return 0;
     if (s->end - v->p >= 8) {
         memcpy(&w, v->p, 8);
         if (v->len < 8)
@@ -467,15 +471,32 @@ static uint64_t memo_tag(struct scan *s, const struct canal_msg *m, enum field f
     return s->table_hash ^ ((uint64_t)f << 17);
 }
 
-/* Whether a and b hold the same n bytes (inline: the values are short). */
+/* Whether a and b hold the same n bytes (inline: the values are short; the last
+ * chunk overlaps the one before instead of going byte by byte). */
 static inline bool same_bytes(const char *a, const char *b, size_t n)
 {
 #ifdef __SSE2__
-    for (; n >= 16; a += 16, b += 16, n -= 16)
-        if (_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)a),
-                                             _mm_loadu_si128((const __m128i *)(const void *)b))) != 0xFFFF)
-            return false;
+    if (n >= 16) {
+        for (size_t i = 0;; i += 16) {
+            if (i > n - 16)
+                i = n - 16;
+            __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(a + i));
+            __m128i y = _mm_loadu_si128((const __m128i *)(const void *)(b + i));
+            if (_mm_movemask_epi8(_mm_cmpeq_epi8(x, y)) != 0xFFFF)
+                return false;
+            if (i == n - 16)
+                return true;
+        }
+    }
 #endif
+    if (n >= 8) {
+        uint64_t x0, y0, x1, y1;
+        memcpy(&x0, a, 8);
+        memcpy(&y0, b, 8);
+        memcpy(&x1, a + n - 8, 8);
+        memcpy(&y1, b + n - 8, 8);
+        return ((x0 ^ y0) | (x1 ^ y1)) == 0;
+    }
     return memcmp(a, b, n) == 0;
 }
 

@@ -31,7 +31,7 @@ struct canal_memo {
     char *text;
 };
 
-#define CANAL_MEMO_SLOTS 64
+#define CANAL_MEMO_SLOTS 1024 /* direct-mapped; topics carry hundreds of tables */
 
 struct canal_decoder {
     struct canal_row *rows;
@@ -39,7 +39,7 @@ struct canal_decoder {
     char *stack; /* closing bracket of each container skip_value is inside */
     size_t stackcap;
     bool shortcuts; /* predicted key order and the memo (canal_decoder_set_shortcuts) */
-    struct canal_memo memo[CANAL_MEMO_SLOTS];
+    struct canal_memo *memo; /* CANAL_MEMO_SLOTS */
 };
 
 struct scan {

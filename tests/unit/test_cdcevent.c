@@ -125,6 +125,18 @@ static void test_pretty_row_stays_one_line(void **state)
     char *s = lines_of(DML("d", "t", "INSERT", "[ {\r\n \"id\": \"12\",\n \"v\": \"a\\nb\"\n} ]"), "t", 0, 0);
     assert_string_equal(s, "CDC_EVENT topic=t partition=0 offset=0 database=d table=t op=insert type=INSERT "
                            "data={   \"id\": \"12\",  \"v\": \"a\\nb\" }\n");
+    free(s);    /* short rows, a break only in the last (overlapping) chunk, a tab kept */
+    s = lines_of(DML("d", "t", "INSERT", "[{\n}]"), "t", 0, 0);
+    assert_string_equal(s, "CDC_EVENT topic=t partition=0 offset=0 database=d table=t op=insert type=INSERT "
+                           "data={ }\n");
+    free(s);
+    s = lines_of(DML("d", "t", "INSERT", "[{\"id\":\"1\",\"name\":\"0123456789abcdef\"\r}]"), "t", 0, 0);
+    assert_string_equal(s, "CDC_EVENT topic=t partition=0 offset=0 database=d table=t op=insert type=INSERT "
+                           "data={\"id\":\"1\",\"name\":\"0123456789abcdef\" }\n");
+    free(s);
+    s = lines_of(DML("d", "t", "INSERT", "[{\"id\":\t\"1\",\"name\":\"0123456789abcdef\"}]"), "t", 0, 0);
+    assert_string_equal(s, "CDC_EVENT topic=t partition=0 offset=0 database=d table=t op=insert type=INSERT "
+                           "data={\"id\":\t\"1\",\"name\":\"0123456789abcdef\"}\n");
     free(s);
 }
 
