@@ -20,6 +20,10 @@ OBJS     := $(patsubst cdcctl/%.c,$(B)/obj/%.o,$(SRCS)) $(B)/obj/embedded_data.o
 LIBOBJS  := $(filter-out $(B)/obj/main.o,$(OBJS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRCS))
+# The parsers of untrusted input also run their unit tests built with ASan+UBSan.
+ASAN_UNITS := test_canal test_cdcevent
+ASAN_SRCS  := cdcctl/canal.c cdcctl/canal_scan.c cdcctl/canal_str.c cdcctl/cdcevent.c cdcctl/util.c
+ASAN_BINS  := $(patsubst %,$(B)/asan/%,$(ASAN_UNITS))
 HELPER_SRCS := $(wildcard tests/helpers/*.c)
 HELPER_BINS := $(patsubst tests/helpers/%.c,$(B)/tests/helpers/%,$(HELPER_SRCS))
 
@@ -39,7 +43,7 @@ $(B)/cdcctl: $(OBJS)
 $(B)/obj/%.o: cdcctl/%.c $(wildcard cdcctl/*.h) | $(B)/obj
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-$(B)/obj $(B)/tests $(B)/tests/helpers:
+$(B)/obj $(B)/tests $(B)/tests/helpers $(B)/asan:
 	mkdir -p $@
 
 $(B)/embed: tools/embed.c | $(B)/obj
@@ -58,14 +62,18 @@ $(B)/obj/embedded_data.o: $(B)/embedded_data.c cdcctl/embedded.h
 $(B)/tests/test_%: tests/unit/test_%.c $(LIBOBJS) | $(B)/tests
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBOBJS) $(LDLIBS) $(shell pkg-config --libs cmocka)
 
+$(B)/asan/%: tests/unit/%.c $(ASAN_SRCS) $(wildcard cdcctl/*.h) | $(B)/asan
+	$(CC) $(CFLAGS) -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
+		-o $@ $< $(ASAN_SRCS) $(LDLIBS) $(shell pkg-config --libs cmocka)
+
 $(B)/tests/helpers/%: tests/helpers/%.c $(LIBOBJS) | $(B)/tests/helpers
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBOBJS) $(LDLIBS)
 
 check-deps:
 	@tests/setup.sh deps
 
-unit: check-deps $(B)/cdcctl $(UNIT_BINS)
-	@tests/run-unit.sh $(UNIT_BINS)
+unit: check-deps $(B)/cdcctl $(UNIT_BINS) $(ASAN_BINS)
+	@tests/run-unit.sh $(UNIT_BINS) $(ASAN_BINS)
 
 integration: check-deps $(B)/cdcctl $(HELPER_BINS)
 	@tests/run-integration.sh
@@ -73,8 +81,8 @@ integration: check-deps $(B)/cdcctl $(HELPER_BINS)
 # The README's test command. Installs what is missing, then unit + integration tests,
 # ending with "N passed, N failed".
 test: check-deps
-	@$(MAKE) --no-print-directory $(B)/cdcctl $(UNIT_BINS) $(HELPER_BINS)
-	@tests/run-all.sh $(UNIT_BINS)
+	@$(MAKE) --no-print-directory $(B)/cdcctl $(UNIT_BINS) $(ASAN_BINS) $(HELPER_BINS)
+	@tests/run-all.sh $(UNIT_BINS) $(ASAN_BINS)
 
 bench: check-deps $(B)/cdcctl $(HELPER_BINS)
 	@tests/bench/run.sh
