@@ -435,7 +435,8 @@ static enum field field_of(const char *k, size_t kl)
  * ends where its brackets or quotes say, so equal bytes are the same value, valid
  * as before, ending at the same place (a number is not: "12" is a prefix of "123"). */
 
-#define MEMO_MAX 4096 /* longest value remembered */
+#define MEMO_MAX 4096               /* longest value remembered */
+#define MEMO_BUDGET (1024 * 1024)   /* all the texts remembered, at most */
 
 /* The first (up to) eight bytes of a name (a span inside the message, or the
  * static "" when absent), as a word: loaded whole when the message goes on for
@@ -514,7 +515,11 @@ static const char *memo_skip(struct scan *s, const char *p, const struct canal_m
     size_t n = q ? (size_t)(q - p) : 0;
     if (q && n <= MEMO_MAX) {
         if (m->cap < n) {
-            m->cap = n < 64 ? 64 : n;
+            size_t cap = n < 64 ? 64 : n;
+            if (d->memo_bytes + cap - m->cap > MEMO_BUDGET)
+                return q; /* full: this value is scanned every time */
+            d->memo_bytes += cap - m->cap;
+            m->cap = cap;
             m->text = xrealloc(m->text, m->cap);
         }
         memcpy(m->text, p, n);

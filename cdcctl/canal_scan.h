@@ -40,6 +40,7 @@ struct canal_decoder {
     size_t stackcap;
     bool shortcuts; /* predicted key order and the memo (canal_decoder_set_shortcuts) */
     struct canal_memo *memo; /* CANAL_MEMO_SLOTS */
+    size_t memo_bytes;       /* capacity of their texts, together */
 };
 
 struct scan {

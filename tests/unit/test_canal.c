@@ -707,6 +707,23 @@ static void test_memo_per_table(void **state)
             assert_memory_equal(m.table.p, seq[i].table, 1);
         }
     }
+    /* more remembered text than the memo keeps (600 tables with a 3 KB sqlType):
+     * the values it no longer stores are scanned, every message still decodes */
+    struct strbuf sb = {0};
+    for (int round = 0; round < 2; round++) {
+        for (int t = 0; t < 600; t++) {
+            strbuf_reset(&sb);
+            strbuf_addf(&sb, "{\"database\":\"d\",\"table\":\"t%d\",\"isDdl\":false,"
+                             "\"type\":\"DELETE\",\"sqlType\":{", t);
+            for (int c = 0; c < 200; c++)
+                strbuf_addf(&sb, "%s\"column_%04d\":%d", c ? "," : "", c, c % 13);
+            strbuf_addf(&sb, "},\"data\":[{\"id\":\"%d\"}]}", t);
+            if (canal_decode(d, sb.buf, sb.len, &m, err, sizeof(err)) != CC_OK)
+                fail_msg("table t%d round %d: %s", t, round, err);
+            assert_int_equal(m.nrows, 1);
+        }
+    }
+    strbuf_release(&sb);
     canal_decoder_free(d);
 }
 
