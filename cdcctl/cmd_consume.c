@@ -51,6 +51,7 @@ static void usage(FILE *out)
             "  --es-url URL          index rows into Elasticsearch at URL (credentials from\n"
             "                        ES_USERNAME / ES_PASSWORD in the environment)\n"
             "  --no-es               do not use Elasticsearch (even if the manifest says so)\n"
+            "  --es-ca-cert FILE     trust this PEM CA bundle for an https:// --es-url\n"
             "  --es-index-prefix P   daily indices P-YYYY.MM.DD (default " DEFAULT_PREFIX ")\n"
             "  --es-batch-docs N     documents per _bulk request (default 1000)\n"
             "  --es-batch-ms MS      longest a document waits for its _bulk (default 1000)\n"
@@ -148,6 +149,7 @@ enum {
     OPT_ES_URL,
     OPT_NO_ES,
     OPT_PREFIX,
+    OPT_ES_CA,
     OPT_BATCH_DOCS,
     OPT_BATCH_MS,
     OPT_LOG_FILE,
@@ -164,6 +166,7 @@ int cmd_consume(int argc, char **argv, const struct cli_ctx *ctx)
         {"es-url", required_argument, NULL, OPT_ES_URL},
         {"no-es", no_argument, NULL, OPT_NO_ES},
         {"es-index-prefix", required_argument, NULL, OPT_PREFIX},
+        {"es-ca-cert", required_argument, NULL, OPT_ES_CA},
         {"es-batch-docs", required_argument, NULL, OPT_BATCH_DOCS},
         {"es-batch-ms", required_argument, NULL, OPT_BATCH_MS},
         {"log-file", required_argument, NULL, OPT_LOG_FILE},
@@ -172,7 +175,7 @@ int cmd_consume(int argc, char **argv, const struct cli_ctx *ctx)
         {NULL, 0, NULL, 0},
     };
     const char *brokers = NULL, *topic = NULL, *group = NULL, *maddr = NULL, *es_url = NULL;
-    const char *prefix = NULL, *log_file = NULL;
+    const char *prefix = NULL, *log_file = NULL, *es_ca = NULL;
     long batch_docs = 0, batch_ms = 0;
     int no_es = 0, exit_eof = 0, opt, status = EXIT_RUNTIME;
     const char **xprops = xcalloc((size_t)argc + 1, sizeof *xprops);
@@ -197,6 +200,7 @@ int cmd_consume(int argc, char **argv, const struct cli_ctx *ctx)
         case OPT_ES_URL: es_url = optarg; break;
         case OPT_NO_ES: no_es = 1; break;
         case OPT_PREFIX: prefix = optarg; break;
+        case OPT_ES_CA: es_ca = optarg; break;
         case OPT_LOG_FILE: log_file = optarg; break;
         case OPT_EXIT_EOF: exit_eof = 1; break;
         case 'X': xprops[nx++] = optarg; break;
@@ -306,6 +310,7 @@ int cmd_consume(int argc, char **argv, const struct cli_ctx *ctx)
         .es_index_prefix = prefix ? prefix : DEFAULT_PREFIX,
         .es_username = getenv("ES_USERNAME"),
         .es_password = getenv("ES_PASSWORD"),
+        .es_ca_file = es_ca,
         .es_batch_docs = (size_t)batch_docs,
         .es_batch_ms = (int)(batch_ms ? batch_ms : 1000),
         .log_file = log_file,

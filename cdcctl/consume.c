@@ -853,7 +853,8 @@ int consume_new(const struct consume_config *cfg, struct consumer **out, char *e
         struct essink_config ec = {
             .url = cfg->es_url, .index_prefix = cfg->es_index_prefix, .batch_docs = cfg->es_batch_docs,
             .batch_ms = cfg->es_batch_ms, .metrics = cfg->metrics, .username = cfg->es_username,
-            .password = cfg->es_password, .defer_template = 1, .log = es_log, .log_ctx = c,
+            .password = cfg->es_password, .ca_file = cfg->es_ca_file, .defer_template = 1,
+            .log = es_log, .log_ctx = c,
         };
         if ((rc = essink_new(&ec, &c->es, err, errlen)) != CC_OK)
             goto fail;

@@ -30,6 +30,7 @@ struct consume_config {
     const char *es_index_prefix; /* default "cdc-events" */
     const char *es_username;     /* basic auth, NULL = none; never printed */
     const char *es_password;
+    const char *es_ca_file;      /* PEM CA bundle for https (NULL = the system's) */
     size_t es_batch_docs;        /* default 1000 */
     int es_batch_ms;             /* default 1000 */
 

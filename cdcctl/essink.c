@@ -3,11 +3,13 @@
 #include "essink.h"
 
 #include <curl/curl.h>
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "embedded.h"
 #include "util.h"
@@ -51,6 +53,9 @@ struct essink {
     int template_ok;
     char *template_body;
     int last_failed; /* the previous flush failed: the next one is a retry */
+    char *ca_file;   /* CURLOPT_CAINFO, NULL = the system's */
+    size_t max_request_bytes; /* learnt from a 413: bodies stay under it; 0 = no limit */
+    int resend_now;  /* the answer just handled asks for a smaller request at once */
 
     struct strbuf body; /* NDJSON of the queue */
     struct qdoc *docs;
@@ -178,6 +183,8 @@ static void http_request(struct essink *s, const char *method, const char *path,
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, s->timeout_ms);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, s->curl_err);
     curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
+    if (s->ca_file)
+        curl_easy_setopt(c, CURLOPT_CAINFO, s->ca_file);
     if (s->username) {
         curl_easy_setopt(c, CURLOPT_USERNAME, s->username);
         curl_easy_setopt(c, CURLOPT_PASSWORD, s->password ? s->password : "");
@@ -279,6 +286,9 @@ int essink_new(const struct essink_config *cfg, struct essink **out, char *err, 
                        "elasticsearch index prefix '%s': must be a lower-case index name "
                        "([a-z0-9._-], not starting with - _ +)",
                        prefix);
+    if (cfg->ca_file && access(cfg->ca_file, R_OK) != 0)
+        return cc_errf(err, errlen, CC_EINVAL, "elasticsearch CA bundle %s: %s", cfg->ca_file,
+                       strerror(errno));
     s = xcalloc(1, sizeof *s);
     s->url = xstrdup(cfg->url);
     for (size_t n = strlen(s->url); n > 0 && s->url[n - 1] == '/'; n--)
@@ -286,6 +296,7 @@ int essink_new(const struct essink_config *cfg, struct essink **out, char *err, 
     s->prefix = xstrdup(prefix);
     s->username = cfg->username ? xstrdup(cfg->username) : NULL;
     s->password = cfg->password ? xstrdup(cfg->password) : NULL;
+    s->ca_file = cfg->ca_file ? xstrdup(cfg->ca_file) : NULL;
     s->batch_docs = cfg->batch_docs ? cfg->batch_docs : 1000;
     s->batch_ms = cfg->batch_ms > 0 ? cfg->batch_ms : 1000;
     s->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 30000;
@@ -331,6 +342,7 @@ void essink_free(struct essink *s)
     free(s->url);
     free(s->prefix);
     free(s->username);
+    free(s->ca_file);
     if (s->password) {
         memset(s->password, 0, strlen(s->password));
         free(s->password);
@@ -498,9 +510,30 @@ long essink_due_ms(const struct essink *s)
     return left <= 0 ? 0 : (long)(left * 1000.0) + 1;
 }
 
+/* The NDJSON bytes of the first k queued documents (they are laid out in order). */
+static size_t prefix_len(const struct essink *s, size_t k)
+{
+    return k < s->ndocs ? s->docs[k].off : s->body.len;
+}
+
+/* How many of the queued documents the next request carries: all of them, or,
+ * under a limit learnt from a 413, the longest prefix whose NDJSON fits (at least
+ * one). *len = the bytes of that prefix. */
+static size_t request_docs(const struct essink *s, size_t *len)
+{
+    size_t n = s->ndocs;
+    if (s->max_request_bytes && s->body.len > s->max_request_bytes) {
+        n = 1;
+        while (n < s->ndocs && prefix_len(s, n + 1) <= s->max_request_bytes)
+            n++;
+    }
+    *len = prefix_len(s, n);
+    return n;
+}
+
 const char *essink_body(const struct essink *s, size_t *len)
 {
-    *len = s->body.len;
+    request_docs(s, len);
     return s->body.buf ? s->body.buf : "";
 }
 
@@ -536,18 +569,31 @@ static void clear_queue(struct essink *s)
         strbuf_release(&s->body);
 }
 
+/* Removes the first n queued documents (those the answered request carried). */
+static void drop_sent(struct essink *s, size_t n)
+{
+    if (n >= s->ndocs) {
+        clear_queue(s);
+        return;
+    }
+    unsigned char *keep = xcalloc(s->ndocs, 1);
+    memset(keep + n, 1, s->ndocs - n);
+    compact(s, keep);
+    free(keep);
+}
+
 /* Handles the per-item answer of a 2xx _bulk. */
-static int handle_items(struct essink *s, json_t *root, char *err, size_t errlen)
+static int handle_items(struct essink *s, json_t *root, size_t n, char *err, size_t errlen)
 {
     json_t *items = json_object_get(root, "items");
-    size_t n = s->ndocs;
     if (!json_is_array(items) || json_array_size(items) != n) {
         madd(s->m_bulk_retry, 1);
         return cc_errf(err, errlen, CC_ERR,
                        "elasticsearch: bulk answer has %zu items for %zu documents; resending",
                        json_is_array(items) ? json_array_size(items) : 0, n);
     }
-    unsigned char *keep = xcalloc(n ? n : 1, 1);
+    unsigned char *keep = xcalloc(s->ndocs ? s->ndocs : 1, 1);
+    memset(keep + n, 1, s->ndocs - n); /* not in this request */
     size_t indexed = 0, failed = 0, retry = 0;
     long retry_status = 0;
     for (size_t i = 0; i < n; i++) {
@@ -599,13 +645,37 @@ int essink_handle_response(struct essink *s, long status, const char *body, size
                            size_t errlen)
 {
     char why[ERRLEN];
-    size_t n = s->ndocs;
+    size_t sent_len, n = request_docs(s, &sent_len);
+    s->resend_now = 0;
     if (status == 0) {
         madd(s->m_bulk_retry, 1);
         return CC_ERR; /* err already says why */
     }
+    if (status == 413) {
+        /* Larger than the server (http.max_content_length, 100 MB by default) or a
+         * proxy in front of it accepts: send half as much at once from now on. A
+         * single document that is still too large can never be indexed. */
+        error_reason(body, len, why, sizeof why);
+        if (n > 1) {
+            s->max_request_bytes = sent_len / 2;
+            s->resend_now = 1;
+            madd(s->m_bulk_retry, 1);
+            slog(s, "elasticsearch: bulk request of %zu bytes too large (HTTP 413); sending at most "
+                    "%zu bytes per request",
+                 sent_len, s->max_request_bytes);
+            return cc_errf(err, errlen, CC_ERR, "elasticsearch: bulk request too large (HTTP 413): %s",
+                           why[0] ? why : "Request Entity Too Large");
+        }
+        const struct qdoc *q = &s->docs[0];
+        slog(s, "elasticsearch: document %.*s rejected (HTTP 413, %zu bytes is too large); skipped",
+             (int)q->id_len, s->body.buf + q->off + q->id_off, sent_len);
+        madd(s->m_bulk_error, 1);
+        madd(s->m_docs_failed, 1);
+        drop_sent(s, 1);
+        return CC_OK;
+    }
     if (status == 408 || status == 429 || status >= 500 || status == 401 || status == 403 ||
-        status == 404 || status == 413) {
+        status == 404) {
         /* Overload, outage, or a configuration the user can fix (credentials, URL,
          * read-only index after a full disk): keep the documents and retry. */
         error_reason(body, len, why, sizeof why);
@@ -620,7 +690,7 @@ int essink_handle_response(struct essink *s, long status, const char *body, size
              why, n);
         madd(s->m_bulk_error, 1);
         madd(s->m_docs_failed, (double)n);
-        clear_queue(s);
+        drop_sent(s, n);
         return CC_OK;
     }
     json_t *root = json_loadb(body, len, 0, NULL);
@@ -634,10 +704,10 @@ int essink_handle_response(struct essink *s, long status, const char *body, size
     if (json_is_false(errors)) {
         madd(s->m_docs_indexed, (double)n);
         madd(s->m_bulk_success, 1);
-        clear_queue(s);
+        drop_sent(s, n);
         rc = CC_OK;
     } else {
-        rc = handle_items(s, root, err, errlen);
+        rc = handle_items(s, root, n, err, errlen);
     }
     json_decref(root);
     return rc;
@@ -659,20 +729,26 @@ int essink_flush(struct essink *s, char *err, size_t errlen)
         s->last_failed = 0;
         return CC_OK;
     }
-    struct http_resp resp = {0};
-    long status = 0;
-    char why[ERRLEN] = "";
-    http_request(s, "POST", "/_bulk?filter_path=errors,items.*.status,items.*.error", "application/x-ndjson",
-                 s->body.buf, s->body.len, &status, &resp, why, sizeof why);
-    int rc;
-    if (status == 0)
-        rc = cc_errf(err, errlen, CC_ERR, "elasticsearch: %s", why);
-    else
-        rc = essink_handle_response(s, status, resp.body.buf, resp.body.len, err, errlen);
-    if (status == 0)
-        madd(s->m_bulk_retry, 1);
-    strbuf_release(&resp.body);
-    if (rc == CC_OK)
-        s->last_failed = 0;
-    return rc;
+    /* One request for the whole queue, or several when a 413 taught a limit. */
+    while (s->ndocs > 0) {
+        struct http_resp resp = {0};
+        long status = 0;
+        char why[ERRLEN] = "";
+        size_t len;
+        request_docs(s, &len);
+        http_request(s, "POST", "/_bulk?filter_path=errors,items.*.status,items.*.error",
+                     "application/x-ndjson", s->body.buf, len, &status, &resp, why, sizeof why);
+        int rc;
+        if (status == 0)
+            rc = cc_errf(err, errlen, CC_ERR, "elasticsearch: %s", why);
+        else
+            rc = essink_handle_response(s, status, resp.body.buf, resp.body.len, err, errlen);
+        if (status == 0)
+            madd(s->m_bulk_retry, 1);
+        strbuf_release(&resp.body);
+        if (rc != CC_OK && !s->resend_now)
+            return rc;
+    }
+    s->last_failed = 0;
+    return CC_OK;
 }

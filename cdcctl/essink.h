@@ -26,6 +26,8 @@ struct essink_config {
     const char *username;     /* basic auth (NULL = none, or from the URL); never printed */
     const char *password;
     long timeout_ms;          /* per HTTP request (default 30000) */
+    const char *ca_file;      /* PEM CA bundle for an https URL (NULL = the system's); must be
+                                 readable, else essink_new fails with CC_EINVAL */
     int defer_template;       /* 1: no request in essink_new; the first flush installs it */
     /* Diagnostics (one line, no newline, no secrets): permanently rejected documents,
      * template problems. May be NULL. */
@@ -90,12 +92,17 @@ long essink_due_ms(const struct essink *s);
  * (logged once and counted in cdc_es_documents_total{outcome="failed"}); the queue
  * is empty. CC_ERR: a transient failure (connection error, timeout, HTTP 408/429/
  * 5xx, or items answered 429/5xx); err says why and the documents still to send
- * stay queued (only those), so call again after a backoff. */
+ * stay queued (only those), so call again after a backoff.
+ * A 413 (request larger than the server or a proxy accepts) is not retried as is:
+ * the sink halves the bytes it sends per request from then on and sends the queue
+ * in several requests; a single document answered 413 is rejected (logged,
+ * counted as failed). */
 int essink_flush(struct essink *s, char *err, size_t errlen);
 
-/* Exposed for unit tests: the NDJSON body the next flush would send (not
- * NUL-terminated; valid until the next call on s), and the handling of a _bulk
- * answer as essink_flush does it (http_status 0 = connection error). */
+/* Exposed for unit tests: the NDJSON body of the next request (all queued
+ * documents, or the prefix a 413 limit allows; not NUL-terminated; valid until the
+ * next call on s), and the handling of its _bulk answer as essink_flush does it
+ * (http_status 0 = connection error). */
 const char *essink_body(const struct essink *s, size_t *len);
 int essink_handle_response(struct essink *s, long http_status, const char *body, size_t len,
                            char *err, size_t errlen);

@@ -6,7 +6,7 @@ set -euo pipefail
 PKGS=(build-essential pkg-config libcurl4-openssl-dev libmariadb-dev librdkafka-dev libyaml-dev
       libjansson-dev libmicrohttpd-dev libarchive-dev libcmocka-dev libssl-dev
       docker.io kcat mariadb-server mariadb-client prometheus busybox-static python3 curl
-      docker-compose valgrind iproute2 procps)
+      docker-compose valgrind iproute2 procps openssl)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -29,6 +29,9 @@ port and on a separate control port that stays up while the data port is "down")
                                          status (count=-1: always; 429 = transient)
   /_fake/delay?ms=N                      answer each bulk request N ms late (after
                                          storing its documents, like a slow cluster)
+  /_fake/max_content_length?bytes=N      a request body over N bytes is answered 413
+                                         with an empty body and the connection closed,
+                                         like http.max_content_length (0: no limit)
   /_fake/down, /_fake/up                 close / reopen the data listener (and drop
                                          open connections): connection refused
   /_fake/reset                           forget documents, faults and counters
@@ -37,6 +40,7 @@ port and on a separate control port that stays up while the data port is "down")
                                          template_puts, bulk_before_template, ...)
 
 Usage: es_fake.py [--port P] [--fail429 N] [--fail500 N] [--delay-ms N] [--no-stdin]
+                  [--tls CERT KEY]   (the data port speaks HTTPS with that PEM chain)
 Prints "PORT=<data port> CONTROL=<control port>" (flushed), then serves until stdin
 reaches EOF (unless --no-stdin) or SIGTERM/SIGINT arrives.
 """
@@ -45,6 +49,7 @@ import json
 import re
 import signal
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -66,7 +71,8 @@ class State:
         self.fail = []          # statuses for the next bulk requests
         self.item_rules = []    # [regex, status, type, remaining]
         self.delay_ms = 0
-        self.stats = {"bulk_requests": 0, "bulk_items": 0, "bulk_ok": 0, "bulk_failed_whole": 0,
+        self.max_bytes = 0      # http.max_content_length; 0 = none
+        self.stats = {"too_large": 0, "bulk_requests": 0, "bulk_items": 0, "bulk_ok": 0, "bulk_failed_whole": 0,
                       "rejected": 0, "item_errors": 0, "template_puts": 0,
                       "bulk_before_template": 0, "events": []}
 
@@ -76,6 +82,7 @@ SERVERS = {"data": None}
 CONNS = set()
 CONNS_LOCK = threading.Lock()
 DOWN = threading.Event()
+TLS = {"ctx": None}  # ssl.SSLContext for the data port, or None
 
 
 def valid_index(name):
@@ -249,6 +256,8 @@ def handle_fake(path, query):
                                      q.get("type", "mapper_parsing_exception"), int(q.get("count", -1))])
         elif path == "/_fake/delay":
             STATE.delay_ms = int(q.get("ms", 0))
+        elif path == "/_fake/max_content_length":
+            STATE.max_bytes = int(q.get("bytes", 0))
         elif path == "/_fake/reset":
             STATE.reset()
         elif path == "/_fake/docs":
@@ -321,6 +330,18 @@ class Handler(BaseHTTPRequestHandler):
                 STATE.stats["rejected"] += 1
             return self.reply(*es_error(400, "illegal_argument_exception",
                                         "chunked bodies are not accepted by this fake"))
+        with STATE.lock:
+            too_large = STATE.max_bytes and len(body) > STATE.max_bytes
+            if too_large:
+                STATE.stats["too_large"] += 1
+        if too_large:
+            # Elasticsearch's HTTP layer: 413, no body, connection closed
+            self.send_response(413)
+            self.send_header("Content-Length", "0")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.close_connection = True
+            return
         ctype = self.headers.get("Content-Type", "")
         m = re.fullmatch(r"/(?:([^/_][^/]*)/)?_bulk", path)
         if m and self.command in ("POST", "PUT"):
@@ -352,6 +373,13 @@ class Server(ThreadingHTTPServer):
     allow_reuse_address = True
 
 
+def data_server(port):
+    srv = Server(("127.0.0.1", port), Handler)
+    if TLS["ctx"]:
+        srv.socket = TLS["ctx"].wrap_socket(srv.socket, server_side=True)
+    return srv
+
+
 def serve(srv):
     t = threading.Thread(target=srv.serve_forever, daemon=True)
     t.start()
@@ -378,7 +406,7 @@ def go_up():
         return
     for _ in range(50):
         try:
-            srv = Server(("127.0.0.1", SERVERS["port"]), Handler)
+            srv = data_server(SERVERS["port"])
             break
         except OSError:
             time.sleep(0.1)
@@ -396,10 +424,14 @@ def main():
     ap.add_argument("--fail500", type=int, default=0)
     ap.add_argument("--delay-ms", type=int, default=0)
     ap.add_argument("--no-stdin", action="store_true")
+    ap.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
     a = ap.parse_args()
+    if a.tls:
+        TLS["ctx"] = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        TLS["ctx"].load_cert_chain(a.tls[0], a.tls[1])
     STATE.fail = [429] * a.fail429 + [500] * a.fail500
     STATE.delay_ms = a.delay_ms
-    data = Server(("127.0.0.1", a.port), Handler)
+    data = data_server(a.port)
     ctl = Server(("127.0.0.1", 0), ControlHandler)
     SERVERS["data"] = data
     SERVERS["port"] = data.server_address[1]

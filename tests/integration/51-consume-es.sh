@@ -5,7 +5,9 @@
 # its commit time with _id <topic>-<partition>-<offset>-<row>; whole-request 429,
 # 500 and an outage are retried with backoff (consumption paused) and end complete
 # with no duplicates; a per-item permanent error is logged, counted and skipped; a
-# per-item 429 is retried; offsets are committed only for acknowledged documents.
+# per-item 429 is retried; a 413 (request too large) makes the requests smaller and
+# an oversized document is skipped; offsets are committed only for acknowledged
+# documents.
 . "$(dirname "$0")/../lib/common.sh"
 . "$CDCCTL_ROOT/tests/lib/consume.sh"
 need_helpers
@@ -116,7 +118,30 @@ assert_eq "per-item errors answered by the fake (5 permanent + 5 transient)" "10
 indexed=$(metric "$MURL_c1" 'cdc_es_documents_total{outcome="indexed"}')
 assert_eq "cdc_es_documents_total{outcome=\"indexed\"}" "$(($(want_docs) - 5))" "${indexed%.*}"
 
-# 5. SIGTERM: exit 0; the group's offsets cover everything acknowledged (a second
+# 5. A request larger than Elasticsearch accepts (http.max_content_length, here
+#    20 kB): answered 413, so the consumer sends smaller requests, and every
+#    document still lands once; a document that alone is too large is logged,
+#    counted as failed and skipped, and consumption goes on.
+es_get "_fake/max_content_length?bytes=20000" >/dev/null
+failed0=$(metric "$MURL_c1" 'cdc_es_documents_total{outcome="failed"}')
+produce r7 "$CORPUS/valid/insert_big.json" # one row of about 100 kB
+big=$(awk '{print "cdc-" $1 "-" $2 "-0"}' "$WORK/r7")
+cat "$WORK/perm.ids" >"$WORK/skipped.ids"
+echo "$big" >>"$WORK/skipped.ids"
+produce r8 --gen insert=150,update=50
+wait_docs "$(($(want_docs) - 6))" 60
+check_docs --except "$WORK/skipped.ids"
+too_large=$(stats '["too_large"]')
+[ "$too_large" -ge 2 ] || fail "requests answered 413: $too_large, want >= 2 (a split batch and the big document)"
+grep -q "elasticsearch: bulk request of [0-9]* bytes too large (HTTP 413); sending at most" "$WORK/c1.err" ||
+    fail "no 413 split reported"
+grep -q "elasticsearch: document $big rejected (HTTP 413" "$WORK/c1.err" || fail "the oversized document was not reported"
+assert_eq "cdc_es_documents_total{outcome=\"failed\"} after the oversized document" "$((${failed0%.*} + 1))" \
+    "$(metric "$MURL_c1" 'cdc_es_documents_total{outcome="failed"}')"
+es_get "_fake/max_content_length?bytes=0" >/dev/null
+pass_msg "413: split into smaller requests ($too_large answered 413), the oversized document skipped"
+
+# 6. SIGTERM: exit 0; the group's offsets cover everything acknowledged (a second
 #    run reads nothing and writes nothing).
 writes=$(stats '["writes"]')
 consumer_stop c1 TERM

@@ -1,7 +1,7 @@
 /* Unit tests for essink.c without a server: the exact NDJSON of queued documents
  * (index name and @timestamp from es, _id, escaping), batching, and the handling
  * of _bulk answers (success, per-item permanent and transient errors, whole-request
- * 429/5xx/400, malformed answers), with the cdc_es_* metrics. */
+ * 429/5xx/400, 413 splitting, malformed answers), with the cdc_es_* metrics. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -205,6 +205,65 @@ static void test_whole_request_failures(void **state)
     assert_non_null(strstr(f->log.buf, "bulk request rejected (HTTP 400)"));
 }
 
+/* The _bulk answer "all indexed" for n documents. */
+static const char *ok_items(size_t n)
+{
+    static char buf[4096];
+    size_t w = (size_t)snprintf(buf, sizeof buf, "{\"errors\":false,\"items\":[");
+    for (size_t i = 0; i < n; i++)
+        w += (size_t)snprintf(buf + w, sizeof buf - w, "%s{\"index\":{\"status\":201}}", i ? "," : "");
+    snprintf(buf + w, sizeof buf - w, "]}");
+    return buf;
+}
+
+/* Action and source lines in the body: two per document. */
+static size_t docs_in(const char *body, size_t len)
+{
+    size_t nl = 0;
+    for (size_t i = 0; i < len; i++)
+        nl += body[i] == '\n';
+    return nl / 2;
+}
+
+/* 413: the same documents are sent again in smaller requests (each a whole number
+ * of documents, at most half the bytes), until every one is acknowledged; a
+ * document alone answered 413 is rejected and counted. */
+static void test_too_large_splits(void **state)
+{
+    struct fixture *f = *state;
+    char err[ERRLEN];
+    for (int i = 0; i < 5; i++)
+        add(f->s, 10 + i, 0, "{\"id\":\"1\",\"note\":\"0123456789\"}");
+    size_t full, len;
+    const char *body = essink_body(f->s, &full);
+    assert_int_equal(docs_in(body, full), 5);
+    const char *nginx = "<html><head><title>413 Request Entity Too Large</title></head></html>";
+    assert_int_equal(essink_handle_response(f->s, 413, nginx, strlen(nginx), err, sizeof err), CC_ERR);
+    assert_non_null(strstr(err, "HTTP 413"));
+    assert_int_equal(essink_pending(f->s), 5); /* nothing lost */
+    body = essink_body(f->s, &len);
+    assert_true(len <= full / 2);
+    assert_int_equal(docs_in(body, len), 2);
+    assert_int_equal(body[len - 1], '\n');
+    assert_non_null(strstr(f->log.buf, "too large (HTTP 413); sending at most"));
+    /* the first two are acknowledged; the rest go two by two, then one */
+    assert_int_equal(essink_handle_response(f->s, 200, ok_items(2), strlen(ok_items(2)), err, sizeof err), CC_OK);
+    assert_int_equal(essink_pending(f->s), 3);
+    body = essink_body(f->s, &len);
+    assert_int_equal(docs_in(body, len), 2);
+    assert_non_null(strstr(body, "\"_id\":\"cdc-2-12-0\""));
+    assert_int_equal(essink_handle_response(f->s, 200, ok_items(2), strlen(ok_items(2)), err, sizeof err), CC_OK);
+    body = essink_body(f->s, &len);
+    assert_int_equal(docs_in(body, len), 1);
+    assert_non_null(strstr(body, "\"_id\":\"cdc-2-14-0\""));
+    /* still too large alone: rejected, counted, skipped */
+    assert_int_equal(essink_handle_response(f->s, 413, "", 0, err, sizeof err), CC_OK);
+    assert_int_equal(essink_pending(f->s), 0);
+    assert_true(series(f->m, "cdc_es_documents_total", "indexed") == 4);
+    assert_true(series(f->m, "cdc_es_documents_total", "failed") == 1);
+    assert_non_null(strstr(f->log.buf, "document cdc-2-14-0 rejected (HTTP 413"));
+}
+
 static void test_bad_config(void **state)
 {
     (void)state;
@@ -218,6 +277,10 @@ static void test_bad_config(void **state)
     assert_non_null(strstr(err, "index prefix 'CDC'"));
     struct essink_config c3 = {.url = "http://x:9200", .index_prefix = "_x", .defer_template = 1};
     assert_int_equal(essink_new(&c3, &s, err, sizeof err), CC_EINVAL);
+    struct essink_config c4 = {.url = "https://x:9200", .ca_file = "/nonexistent/ca.pem", .defer_template = 1};
+    assert_int_equal(essink_new(&c4, &s, err, sizeof err), CC_EINVAL);
+    assert_non_null(strstr(err, "/nonexistent/ca.pem: No such file or directory"));
+    assert_null(s);
     essink_free(NULL);
 }
 
@@ -230,6 +293,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_all_indexed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_item_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_whole_request_failures, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_too_large_splits, setup, teardown),
         cmocka_unit_test(test_bad_config),
     };
     return cmocka_run_group_tests_name("essink", tests, NULL, NULL);
