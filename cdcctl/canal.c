@@ -241,25 +241,20 @@ static const char *tidb_field(struct scan *s, const char *p, struct canal_msg *o
             scan_field_err(s, "_tidb: is %s, want an object", scan_kind(*p));
         return q;
     }
-    int closed;
-    if (s->end - p > 12 && memcmp(p, "{\"commitTs\":", 12) == 0) {
-        /* the usual case: commitTs first */
-        if (!(p = int_field(s, p + 12, "_tidb.commitTs", false, NULL, &out->commit_ts)))
-            return NULL;
-        if (p < s->end && *p == '}')
-            return p + 1;
-        if (!(p = next_member(s, p, '}', &closed)) || closed)
-            return p;
-    } else {
-        p = ws(p + 1, s->end);
-        if (p < s->end && *p == '}')
-            return p + 1;
-    }
+    p = ws(p + 1, s->end);
+    if (p < s->end && *p == '}')
+        return p + 1;
     for (;;) {
         const char *k;
         size_t kl;
-        if (!(p = key_colon(s, p, &k, &kl)))
+        int closed;
+        if (s->end - p > 11 && memcmp(p, "\"commitTs\":", 11) == 0 && (unsigned char)p[11] > ' ') {
+            k = p + 1; /* the usual key, without whitespace: matching it is checking it */
+            kl = 8;
+            p += 11;
+        } else if (!(p = key_colon(s, p, &k, &kl))) {
             return NULL;
+        }
         if (kl == 8 && memcmp(k, "commitTs", 8) == 0)
             p = int_field(s, p, "_tidb.commitTs", false, NULL, &out->commit_ts);
         else if (kl == 11 && memcmp(k, "watermarkTs", 11) == 0)

@@ -577,6 +577,31 @@ static void test_unicode_values(void **state)
     free(buf);
 }
 
+/* Whitespace is allowed between any two tokens, also inside _tidb and right
+ * after a key the decoder matches whole. */
+static void test_whitespace_in_tidb(void **state)
+{
+    (void)state;
+    static const char *const tidb[] = {
+        "{\"commitTs\": 123}", "{\"commitTs\":123 }", "{ \"commitTs\" : 123 }",
+        "{\"x\":[1, 2],\"commitTs\":\t123}", "{\n\"commitTs\":\n123\n}",
+    };
+    struct canal_decoder *d = canal_decoder_new();
+    for (size_t i = 0; i < sizeof(tidb) / sizeof(tidb[0]); i++) {
+        char buf[512], err[ERRLEN] = "";
+        int n = snprintf(buf, sizeof(buf),
+                         "{\"isDdl\":false,\"type\":\"INSERT\",\"database\":\"d\",\"table\":\"t\","
+                         "\"data\":[{\"a\":\"1\"}],\"es\": 5,\"_tidb\":%s}", tidb[i]);
+        struct canal_msg m;
+        int rc = canal_decode(d, buf, (size_t)n, &m, err, sizeof(err));
+        if (rc != CC_OK)
+            fail_msg("_tidb %s: %s", tidb[i], err);
+        assert_int_equal(m.commit_ts, 123);
+        assert_int_equal(m.es_ms, 5);
+    }
+    canal_decoder_free(d);
+}
+
 /* ---- shortcuts: the predicted key order and the memo change nothing ---- */
 
 /* A span of buf as an offset (or -1 for NULL, -2 for a static "") and a length. */
@@ -739,6 +764,7 @@ int main(void)
         cmocka_unit_test(test_control_bytes),
         cmocka_unit_test(test_str_copy),
         cmocka_unit_test(test_unicode_values),
+        cmocka_unit_test(test_whitespace_in_tidb),
         cmocka_unit_test(test_shortcuts_change_nothing),
         cmocka_unit_test(test_memo_per_table),
     };
