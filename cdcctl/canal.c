@@ -556,10 +556,6 @@ static const char *member(struct scan *s, enum field f, const char *p, struct ca
         fl->have_db = is_str;
         return q;
     case F_ISDDL:
-        if (p[0] == 'f' && s->end - p >= 5 && memcmp(p, "false", 5) == 0) {
-            fl->is_ddl = 0;
-            return p + 5;
-        }
         q = scan_skip_value(s, p);
         if (q && (*p == 't' || *p == 'f'))
             fl->is_ddl = *p == 't';
@@ -573,17 +569,6 @@ static const char *member(struct scan *s, enum field f, const char *p, struct ca
     case F_MYSQLTYPE:
         return memo_skip(s, p, out, f);
     default:
-        /* the values TiCDC sends for id and old: a small integer, null */
-        if (is_digit(*p)) {
-            q = p + 1;
-            if (*p != '0')
-                while (q < s->end && is_digit(*q))
-                    q++;
-            if (q < s->end && *q != '.' && *q != 'e' && *q != 'E')
-                return q;
-        } else if (*p == 'n' && s->end - p >= 4 && memcmp(p, "null", 4) == 0) {
-            return p + 4;
-        }
         return scan_skip_value(s, p);
     }
 }

@@ -166,8 +166,8 @@ const char *scan_skip_value(struct scan *s, const char *p)
     const char *e = s->end, *k;
     struct canal_decoder *d = s->d;
     size_t depth = 0, kl;
-    if (p < e && (*p == '{' || *p == '[')) {
-        const char *q = skip_flat(s, p);
+    if (p < e) { /* the common shapes first; anything else is scanned in full below */
+        const char *q = *p == '{' || *p == '[' ? skip_flat(s, p) : flat_scalar(s, p);
         if (q)
             return q;
     }
