@@ -1,6 +1,6 @@
 /* canal_scan: the scanner's out-of-line parts (see canal_scan.h): error helpers,
- * number fractions, and skip_value with its fast paths for the flat objects and
- * arrays TiCDC sends. */
+ * number fractions, and scan_skip_value with its fast paths for the shapes TiCDC
+ * sends (plain scalars, flat objects and arrays). */
 #include "canal_scan.h"
 
 #include <stdarg.h>

@@ -3,12 +3,12 @@
  * nesting are checked as they are passed, and values the decoder does not read are
  * skipped with the same checks, so a message that is not JSON is rejected whichever
  * field the fault is in. Strings are skipped sixteen (SSE2) or eight bytes at a
- * time. The small hot functions are here as static inline; skip_value and the
- * error helpers are in canal_scan.c.
+ * time. The small hot functions are here as static inline; scan_skip_value and
+ * the error helpers are in canal_scan.c.
  *
  * Errors: a syntax error ("not JSON: ...") is written to the scan's err and the
  * function returns NULL at once; a field error (wrong type, out of range) is
- * remembered by field_err and reported once the whole message was found to be
+ * remembered by scan_field_err and reported once the whole message was found to be
  * JSON. */
 #ifndef CDCCTL_CANAL_SCAN_H
 #define CDCCTL_CANAL_SCAN_H
@@ -51,7 +51,6 @@ struct scan {
     bool field_err; /* err holds a field error (a syntax error replaces it) */
     uint64_t table_hash; /* canal.c's memo: 0 until computed */
 };
-
 
 /* Writes the syntax error at `at` to s->err ("not JSON: truncated" when the
  * input ended there). */
