@@ -55,7 +55,6 @@ struct essink {
     int last_failed; /* the previous flush failed: the next one is a retry */
     char *ca_file;   /* CURLOPT_CAINFO, NULL = the system's */
     size_t max_request_bytes; /* learnt from a 413: bodies stay under it; 0 = no limit */
-    int resend_now;  /* the answer just handled asks for a smaller request at once */
 
     struct strbuf body; /* NDJSON of the queue */
     struct qdoc *docs;
@@ -646,7 +645,6 @@ int essink_handle_response(struct essink *s, long status, const char *body, size
 {
     char why[ERRLEN];
     size_t sent_len, n = request_docs(s, &sent_len);
-    s->resend_now = 0;
     if (status == 0) {
         madd(s->m_bulk_retry, 1);
         return CC_ERR; /* err already says why */
@@ -658,7 +656,6 @@ int essink_handle_response(struct essink *s, long status, const char *body, size
         error_reason(body, len, why, sizeof why);
         if (n > 1) {
             s->max_request_bytes = sent_len / 2;
-            s->resend_now = 1;
             madd(s->m_bulk_retry, 1);
             slog(s, "elasticsearch: bulk request of %zu bytes too large (HTTP 413); sending at most "
                     "%zu bytes per request",
@@ -746,7 +743,7 @@ int essink_flush(struct essink *s, char *err, size_t errlen)
         if (status == 0)
             madd(s->m_bulk_retry, 1);
         strbuf_release(&resp.body);
-        if (rc != CC_OK && !s->resend_now)
+        if (rc != CC_OK && status != 413) /* a 413 set a smaller limit: resend at once */
             return rc;
     }
     s->last_failed = 0;
