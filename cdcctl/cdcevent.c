@@ -35,11 +35,7 @@ static char *put_i64(char *p, int64_t v)
     return put_u64(p, (uint64_t)v);
 }
 
-/* Copies a row's JSON text and turns the line breaks between its tokens (the
- * decoder let no raw control character through inside its strings) into spaces,
- * so the line stays one line. One pass: sixteen bytes are copied and checked for
- * bytes <= '\r' at a time. */
-static char *put_row(char *p, const char *s, size_t n)
+void cdcevent_unbreak(char *p, size_t n)
 {
     int breaks = 0;
 #ifdef __SSE2__
@@ -49,8 +45,7 @@ static char *put_row(char *p, const char *s, size_t n)
         for (size_t i = 0;; i += 16) {
             if (i > n - 16)
                 i = n - 16; /* the last chunk overlaps the one before */
-            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
-            _mm_storeu_si128((__m128i *)(void *)(p + i), v);
+            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
             low = _mm_or_si128(low, _mm_cmpeq_epi8(_mm_max_epu8(v, cr), cr));
             if (i == n - 16)
                 break;
@@ -59,15 +54,13 @@ static char *put_row(char *p, const char *s, size_t n)
     } else
 #endif
     {
-        memcpy(p, s, n);
         for (size_t i = 0; i < n; i++)
-            breaks |= (unsigned char)s[i] <= '\r';
+            breaks |= (unsigned char)p[i] <= '\r';
     }
     if (breaks)
         for (size_t i = 0; i < n; i++)
             if (p[i] == '\n' || p[i] == '\r')
                 p[i] = ' ';
-    return p + n;
 }
 
 /* Copies escaped JSON string content, escaping raw control characters (which a
@@ -152,7 +145,8 @@ char *cdcevent_put(char *p, const char *topic, size_t topic_len, int32_t partiti
         p = put_name(p, &m->type);
     if (row) {
         p = PUTL(p, " data=");
-        p = put_row(p, row->json, row->len);
+        p = put(p, row->json, row->len);
+        cdcevent_unbreak(p - row->len, row->len);
     } else {
         p = PUTL(p, " data=null sql=\"");
         if (m->sql.p)

@@ -30,6 +30,12 @@ char *cdcevent_put(char *p, const char *topic, size_t topic_len, int32_t partiti
                    const char *seg, size_t seglen, const char *op, const struct canal_msg *m,
                    const struct canal_row *row);
 
+/* Turns the line breaks (\n, \r) in a row's JSON text p[0..n) into spaces, in
+ * place, so the row stays on one line (of the log, or of _bulk's NDJSON). Only
+ * whitespace between tokens can hold them: canal_decode lets no raw control
+ * character through inside a row's strings. Checks sixteen bytes at a time. */
+void cdcevent_unbreak(char *p, size_t n);
+
 /* Appends all lines of a decoded message to sb (one per row of a DML; one for a
  * DDL; none for a watermark). For tests and cold paths. */
 void cdcevent_format(struct strbuf *sb, const char *topic, int32_t partition, int64_t offset,

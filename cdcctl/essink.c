@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cdcevent.h"
 #include "embedded.h"
 #include "util.h"
 
@@ -478,11 +479,7 @@ void essink_add(struct essink *s, const struct essink_doc *d)
     if (d->data) {
         size_t start = b->len;
         strbuf_add(b, d->data, d->data_len);
-        /* Newlines are NDJSON delimiters: whitespace between tokens may be any
-         * whitespace, and raw ones inside strings are invalid JSON anyway. */
-        for (size_t i = start; i < b->len; i++)
-            if (b->buf[i] == '\n' || b->buf[i] == '\r')
-                b->buf[i] = ' ';
+        cdcevent_unbreak(b->buf + start, d->data_len); /* newlines delimit NDJSON */
     } else {
         strbuf_adds(b, "null");
     }
